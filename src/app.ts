@@ -1,0 +1,155 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { apiClientsRouter, oauthRouter } from "./modules/api-clients/routes";
+import { apiKeysRouter } from "./modules/api-keys/routes";
+import { adminAuth, learnerAuth, platformAuth } from "./modules/auth/middleware";
+import { adminAuthRouter, learnerAuthRouter, PUBLIC_AUTH_PATHS } from "./modules/auth/routes";
+import { categoriesRouter } from "./modules/categories/routes";
+import { coursesRouter } from "./modules/courses/routes";
+import { rolesRouter } from "./modules/roles/routes";
+import { systemRouter } from "./modules/system/routes";
+import { tenantsRouter } from "./modules/tenants/routes";
+import { learnersRouter } from "./modules/users/learners.routes";
+import { staffRouter } from "./modules/users/staff.routes";
+import { createDb } from "./platform/db";
+import type { AppEnv } from "./platform/env";
+import { ApiError, problemResponse, toApiError } from "./platform/errors";
+import { createRouter } from "./platform/openapi";
+
+/** JSON bodies above this are refused with 413 (uploads get their own routes and limits). */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+/** Every module router; adding a module means adding its router here. */
+const routers = [
+  systemRouter,
+  tenantsRouter,
+  oauthRouter,
+  adminAuthRouter,
+  learnerAuthRouter,
+  rolesRouter,
+  staffRouter,
+  apiKeysRouter,
+  apiClientsRouter,
+  learnersRouter,
+  categoriesRouter,
+  coursesRouter,
+];
+
+const unlessPublic =
+  (auth: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> =>
+  (c, next) =>
+    PUBLIC_AUTH_PATHS.has(c.req.path) ? next() : auth(c, next);
+
+export function createApp(): OpenAPIHono<AppEnv> {
+  const app = createRouter();
+
+  app.use(
+    "*",
+    requestId({ headerName: "X-Request-Id", limitLength: 128 }),
+    cors({
+      // Bearer tokens, never cookies: any origin may call the API from a browser.
+      origin: "*",
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      allowHeaders: ["Authorization", "Content-Type", "X-Tenant", "X-Request-Id", "Idempotency-Key"],
+      exposeHeaders: ["X-Request-Id", "Location", "Retry-After", "WWW-Authenticate"],
+      maxAge: 86_400,
+    }),
+    async (c, next) => {
+      c.set("db", createDb(c.env.DB));
+      await next();
+    },
+  );
+  app.use(
+    "/v1/*",
+    secureHeaders({ crossOriginResourcePolicy: "cross-origin", xFrameOptions: "DENY" }),
+    async (c, next) => {
+      c.header("Cache-Control", "no-store");
+      await next();
+    },
+    bodyLimit({
+      maxSize: MAX_JSON_BODY_BYTES,
+      onError: (c) =>
+        problemResponse(c, new ApiError(413, `Request bodies are limited to ${MAX_JSON_BODY_BYTES} bytes.`)),
+    }),
+  );
+  app.use("/v1/platform/*", platformAuth);
+  app.use("/v1/admin/*", unlessPublic(adminAuth));
+  app.use("/v1/learner/*", unlessPublic(learnerAuth));
+
+  for (const router of routers) app.route("/", router);
+
+  registerSecuritySchemes(app);
+  let document: unknown;
+  app.get("/openapi.json", (c) => {
+    document ??= openApiDocument(app);
+    return c.json(document);
+  });
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Lectern API reference" }));
+  app.get("/", (c) => c.redirect("/docs"));
+
+  app.notFound((c) => problemResponse(c, new ApiError(404, `No route matches ${c.req.method} ${c.req.path}.`)));
+  app.onError((err, c) => problemResponse(c, toApiError(err, c)));
+  return app;
+}
+
+function registerSecuritySchemes(app: OpenAPIHono<AppEnv>) {
+  const registry = app.openAPIRegistry;
+  registry.registerComponent("securitySchemes", "platformToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "The deployment's PLATFORM_ADMIN_TOKEN secret (`.lectern/dev-credentials.json` locally).",
+  });
+  registry.registerComponent("securitySchemes", "adminBearer", {
+    type: "http",
+    scheme: "bearer",
+    description:
+      "An API key (`lk_...`), an OAuth access token from `POST /v1/oauth/token`, or a staff access token from `POST /v1/admin/auth/login`.",
+  });
+  registry.registerComponent("securitySchemes", "learnerBearer", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "A learner access token from `POST /v1/learner/auth/login`.",
+  });
+}
+
+export function openApiDocument(app: OpenAPIHono<AppEnv>) {
+  return app.getOpenAPI31Document({
+    openapi: "3.1.0",
+    info: {
+      title: "Lectern API",
+      version: "1.0.0",
+      description: [
+        "Lectern is a multi-tenant learning-management API. Each academy (tenant) has an **admin API** (`/v1/admin/*`) for staff and integrations and a **learner API** (`/v1/learner/*`) for learners' apps.",
+        "",
+        "**Authentication.** Admin calls take `Authorization: Bearer <credential>`: an API key (`lk_...`), an OAuth access token (`POST /v1/oauth/token` with client credentials), or a staff session token (`POST /v1/admin/auth/login`). Learner calls take a learner session token (`POST /v1/learner/auth/login`, choosing the academy with `X-Tenant: <slug>`).",
+        "",
+        "**Conventions.** JSON fields are snake_case, timestamps ISO 8601 UTC. Lists take `page`, `per_page` (max 100), `sort` (`-created_at,name`) and `q`, and answer `{data, meta:{page, per_page, total, last_page}}`. Create answers 201 with `Location`; delete answers 204. Another academy's ids answer 404.",
+        "",
+        "**Errors** are RFC 9457 `application/problem+json`: `{type, title, status, detail, instance, request_id, errors?}`. Every response carries `X-Request-Id`.",
+      ].join("\n"),
+    },
+    servers: [{ url: "http://127.0.0.1:8787", description: "Local (`npm run dev`)" }],
+    tags: [
+      { name: "System", description: "Liveness." },
+      { name: "Authentication", description: "OAuth 2.0 client credentials." },
+      { name: "Admin authentication", description: "Staff sign-in, sessions, password reset, invitations." },
+      { name: "Learner authentication", description: "Learner sign-up, sign-in, sessions, password reset, email verification." },
+      { name: "Learner profile", description: "The signed-in learner." },
+      { name: "Platform: tenants", description: "Operator API: academies (tenants)." },
+      { name: "Roles & permissions", description: "Built-in and custom roles, permission strings, the caller." },
+      { name: "Staff", description: "Staff users of an academy." },
+      { name: "Staff invitations", description: "Invite staff by email and role." },
+      { name: "API keys", description: "Long-lived admin credentials, stored hashed." },
+      { name: "API clients (OAuth)", description: "Client-credentials applications." },
+      { name: "Learners", description: "Learners managed by the academy." },
+      { name: "Categories", description: "Typed categories." },
+      { name: "Courses", description: "Courses (the catalog)." },
+    ],
+  });
+}

@@ -1,0 +1,10 @@
+// The drizzle-kit input: every module's tables, re-exported.
+export * from "../modules/api-clients/tables";
+export * from "../modules/api-keys/tables";
+export * from "../modules/auth/tables";
+export * from "../modules/categories/tables";
+export * from "../modules/courses/tables";
+export * from "../modules/roles/tables";
+export * from "../modules/tenants/tables";
+export * from "../modules/users/tables";
+export * from "../platform/tables";

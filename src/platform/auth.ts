@@ -1,0 +1,84 @@
+import type { Context } from "hono";
+import type { AppEnv, Db, Env } from "./env";
+import { ApiError } from "./errors";
+import { hasPermission, type Permission } from "./permissions";
+
+/** Who is calling. Resolved once per request by the authentication middleware of the surface. */
+export type Principal =
+  | { kind: "platform" }
+  | { kind: "api_key"; tenantId: number; keyId: number; userId: number | null; permissions: string[] }
+  | { kind: "api_client"; tenantId: number; clientId: number; permissions: string[] }
+  | { kind: "staff"; tenantId: number; userId: number; sessionId: number; permissions: string[] }
+  | { kind: "learner"; tenantId: number; userId: number; sessionId: number };
+
+export type AdminPrincipal = Extract<Principal, { kind: "api_key" | "api_client" | "staff" }>;
+export type LearnerPrincipal = Extract<Principal, { kind: "learner" }>;
+
+/**
+ * What every tenant-scoped service receives: no query path exists without the tenant id.
+ * `defer` runs work after the response (outbox flush, last-used stamps).
+ */
+export interface TenantContext<P extends Principal = Principal> {
+  tenantId: number;
+  db: Db;
+  env: Env;
+  principal: P;
+  defer: (work: Promise<unknown>) => void;
+}
+
+function deferFor(c: Context<AppEnv>) {
+  return (work: Promise<unknown>) => {
+    const guarded = work.catch((err) => console.error("deferred work failed", err));
+    try {
+      c.executionCtx.waitUntil(guarded);
+    } catch {
+      // No execution context (some test harnesses): the promise still runs.
+    }
+  };
+}
+
+/** The admin-surface permission check: one call at the top of every admin handler. */
+export function authorize(c: Context<AppEnv>, permission: Permission): TenantContext<AdminPrincipal> {
+  const principal = c.get("principal");
+  if (!principal || principal.kind === "platform" || principal.kind === "learner") throw ApiError.unauthorized();
+  if (!hasPermission(principal.permissions, permission)) {
+    throw new ApiError(403, `This credential lacks the \`${permission}\` permission.`, {
+      extra: { required_permission: permission },
+    });
+  }
+  return { tenantId: principal.tenantId, db: c.get("db"), env: c.env, principal, defer: deferFor(c) };
+}
+
+/** Admin handlers that need a signed-in admin principal but no particular permission (`/me`). */
+export function adminContext(c: Context<AppEnv>): TenantContext<AdminPrincipal> {
+  const principal = c.get("principal");
+  if (!principal || principal.kind === "platform" || principal.kind === "learner") throw ApiError.unauthorized();
+  return { tenantId: principal.tenantId, db: c.get("db"), env: c.env, principal, defer: deferFor(c) };
+}
+
+export function learnerContext(c: Context<AppEnv>): TenantContext<LearnerPrincipal> {
+  const principal = c.get("principal");
+  if (!principal || principal.kind !== "learner") throw ApiError.unauthorized();
+  return { tenantId: principal.tenantId, db: c.get("db"), env: c.env, principal, defer: deferFor(c) };
+}
+
+/** A context for a tenant chosen by something other than a credential (platform operator, public, login). */
+export function tenantContextFor(c: Context<AppEnv>, tenantId: number): TenantContext {
+  return { tenantId, db: c.get("db"), env: c.env, principal: { kind: "platform" }, defer: deferFor(c) };
+}
+
+export function bearerToken(c: Context<AppEnv>): string | undefined {
+  const header = c.req.header("authorization");
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+/** The permissions an admin principal holds (for scoping keys and roles it creates). */
+export function grantedPermissions(principal: AdminPrincipal): string[] {
+  return principal.permissions;
+}
+
+export function clientIp(c: Context<AppEnv>): string {
+  return c.req.header("cf-connecting-ip") ?? c.req.header("x-real-ip") ?? "local";
+}

@@ -1,0 +1,34 @@
+import { and, asc, eq, inArray, isNull } from "drizzle-orm";
+import type { Db, Env, EventMessage } from "./env";
+import { outbox } from "./tables";
+import { nowIso } from "./time";
+
+/**
+ * The outbox row of a domain event, to put in the same `db.batch` as the change it describes.
+ * Envelope sent to integrations (issue: webhooks): `{id, type, tenant_id, occurred_at, data}`.
+ */
+export function outboxInsert(db: Db, tenantId: number, type: string, data: Record<string, unknown>) {
+  return db.insert(outbox).values({ tenantId, type, data, occurredAt: nowIso() });
+}
+
+/** Sends unsent outbox rows (of one tenant, or all) to EVENTS and marks them sent. Safe to run twice. */
+export async function flushOutbox(env: Env, db: Db, tenantId?: number, limit = 100): Promise<number> {
+  const rows = await db
+    .select({ id: outbox.id, tenant_id: outbox.tenantId, type: outbox.type })
+    .from(outbox)
+    .where(tenantId === undefined ? isNull(outbox.sentAt) : and(eq(outbox.tenantId, tenantId), isNull(outbox.sentAt)))
+    .orderBy(asc(outbox.id))
+    .limit(limit);
+  if (rows.length === 0) return 0;
+  await env.EVENTS.sendBatch(rows.map((body: EventMessage) => ({ body })));
+  await db
+    .update(outbox)
+    .set({ sentAt: nowIso() })
+    .where(
+      inArray(
+        outbox.id,
+        rows.map((r) => r.id),
+      ),
+    );
+  return rows.length;
+}

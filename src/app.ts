@@ -139,7 +139,10 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
       { name: "System", description: "Liveness." },
       { name: "Authentication", description: "OAuth 2.0 client credentials." },
       { name: "Admin authentication", description: "Staff sign-in, sessions, password reset, invitations." },
-      { name: "Learner authentication", description: "Learner sign-up, sign-in, sessions, password reset, email verification." },
+      {
+        name: "Learner authentication",
+        description: "Learner sign-up, sign-in, sessions, password reset, email verification.",
+      },
       { name: "Learner profile", description: "The signed-in learner." },
       { name: "Platform: tenants", description: "Operator API: academies (tenants)." },
       { name: "Roles & permissions", description: "Built-in and custom roles, permission strings, the caller." },

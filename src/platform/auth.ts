@@ -58,7 +58,7 @@ export function adminContext(c: Context<AppEnv>): TenantContext<AdminPrincipal> 
 
 export function learnerContext(c: Context<AppEnv>): TenantContext<LearnerPrincipal> {
   const principal = c.get("principal");
-  if (!principal || principal.kind !== "learner") throw ApiError.unauthorized();
+  if (principal?.kind !== "learner") throw ApiError.unauthorized();
   return { tenantId: principal.tenantId, db: c.get("db"), env: c.env, principal, defer: deferFor(c) };
 }
 

@@ -89,7 +89,13 @@ export function problemBody(
 }
 
 export function problemResponse(c: Context<AppEnv>, error: ApiError): Response {
-  const body = problemBody(error.status, error.detail, new URL(c.req.url).pathname, c.get("requestId") ?? "", error.options);
+  const body = problemBody(
+    error.status,
+    error.detail,
+    new URL(c.req.url).pathname,
+    c.get("requestId") ?? "",
+    error.options,
+  );
   return new Response(JSON.stringify(body), {
     status: error.status,
     headers: { "Content-Type": "application/problem+json", ...(error.options.headers ?? {}) },
@@ -113,7 +119,10 @@ export function toApiError(err: unknown, c: Context<AppEnv>): ApiError {
   if (err instanceof HTTPException) {
     const status = err.status;
     if (status === 400 && /json/i.test(err.message)) {
-      return new ApiError(400, "The request body is not valid JSON.", { slug: "malformed-json", title: "Malformed JSON" });
+      return new ApiError(400, "The request body is not valid JSON.", {
+        slug: "malformed-json",
+        title: "Malformed JSON",
+      });
     }
     if (status === 415) {
       return new ApiError(415, "Send the body as `application/json` (or a media type this operation documents).");

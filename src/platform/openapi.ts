@@ -1,6 +1,6 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { ApiError, zodFieldErrors } from "./errors";
 import type { AppEnv } from "./env";
+import { ApiError, zodFieldErrors } from "./errors";
 
 /**
  * Every module router comes from here, so validation failures everywhere become the same 422 problem.

@@ -46,7 +46,12 @@ export function isPermission(value: string): value is Permission {
 
 /** Built-in roles of every tenant (the seeds' Owner, Admin, Instructor, Assistant, Support Specialist). */
 export const SYSTEM_ROLES: { key: string; name: string; description: string; permissions: string[] }[] = [
-  { key: "owner", name: "Owner", description: "Full control of the academy, including its owners.", permissions: [WILDCARD] },
+  {
+    key: "owner",
+    name: "Owner",
+    description: "Full control of the academy, including its owners.",
+    permissions: [WILDCARD],
+  },
   {
     key: "admin",
     name: "Admin",
@@ -96,7 +101,14 @@ export const SYSTEM_ROLES: { key: string; name: string; description: string; per
     key: "support_specialist",
     name: "Support Specialist",
     description: "Helps learners: manages their accounts and enrollments.",
-    permissions: ["learners:read", "learners:write", "courses:read", "enrollments:read", "enrollments:write", "reports:read"],
+    permissions: [
+      "learners:read",
+      "learners:write",
+      "courses:read",
+      "enrollments:read",
+      "enrollments:write",
+      "reports:read",
+    ],
   },
 ];
 

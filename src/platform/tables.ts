@@ -15,7 +15,10 @@ export const outbox = sqliteTable(
     occurredAt: text("occurred_at").notNull(),
     sentAt: text("sent_at"),
   },
-  (t) => [index("outbox_unsent_idx").on(t.sentAt, t.id), index("outbox_tenant_unsent_idx").on(t.tenantId, t.sentAt, t.id)],
+  (t) => [
+    index("outbox_unsent_idx").on(t.sentAt, t.id),
+    index("outbox_tenant_unsent_idx").on(t.tenantId, t.sentAt, t.id),
+  ],
 );
 
 /** Failed-login counters per account and per client IP, for brute-force throttling. */

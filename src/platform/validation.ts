@@ -56,7 +56,10 @@ export const Hostname = z
   .trim()
   .toLowerCase()
   .max(253)
-  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "Use a hostname such as `learn.example.com`.")
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    "Use a hostname such as `learn.example.com`.",
+  )
   .openapi({ example: "learn.example.com" });
 
 export const IsoDateTime = z.iso.datetime({ offset: true }).openapi({ example: "2027-01-01T00:00:00Z" });

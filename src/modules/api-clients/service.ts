@@ -7,7 +7,13 @@ import { outboxInsert } from "../../platform/events";
 import { signAccessToken } from "../../platform/jwt";
 import { contains, type ListParams, orderBy, paginate } from "../../platform/pagination";
 import { coversAll } from "../../platform/permissions";
-import { assertNotThrottled, clearFailures, LOGIN_PER_ACCOUNT, LOGIN_PER_IP, recordFailure } from "../../platform/throttle";
+import {
+  assertNotThrottled,
+  clearFailures,
+  LOGIN_PER_ACCOUNT,
+  LOGIN_PER_IP,
+  recordFailure,
+} from "../../platform/throttle";
 import { nowIso } from "../../platform/time";
 import { assertCanGrant } from "../roles/service";
 import { tenants } from "../tenants/tables";
@@ -61,7 +67,10 @@ export async function findApiClient(ctx: TenantContext, id: number) {
   return row;
 }
 
-export async function listApiClients(ctx: TenantContext, query: ListParams & { q?: string; status?: "active" | "revoked" }) {
+export async function listApiClients(
+  ctx: TenantContext,
+  query: ListParams & { q?: string; status?: "active" | "revoked" },
+) {
   const where = and(
     eq(apiClients.tenantId, ctx.tenantId),
     query.status === "active" ? isNull(apiClients.revokedAt) : undefined,
@@ -126,7 +135,8 @@ export async function issueClientToken(
     .innerJoin(tenants, eq(tenants.id, apiClients.tenantId))
     .where(eq(apiClients.clientId, input.clientId))
     .limit(1);
-  const ok = row && !row.client.revokedAt && timingSafeEqual(await sha256Hex(input.clientSecret), row.client.secretHash);
+  const ok =
+    row && !row.client.revokedAt && timingSafeEqual(await sha256Hex(input.clientSecret), row.client.secretHash);
   if (!row || !ok) {
     await db.batch([recordFailure(db, clientKey, LOGIN_PER_ACCOUNT), recordFailure(db, ipKey, LOGIN_PER_IP)]);
     throw invalidClient();
@@ -141,7 +151,12 @@ export async function issueClientToken(
   }
   const token = await signAccessToken(
     env.JWT_SECRET,
-    { sub: `client:${row.client.id}`, aud: "admin", tid: row.client.tenantId, scp: input.scope ? requested : undefined },
+    {
+      sub: `client:${row.client.id}`,
+      aud: "admin",
+      tid: row.client.tenantId,
+      scp: input.scope ? requested : undefined,
+    },
     CLIENT_TOKEN_TTL,
   );
   await db.batch([

@@ -18,7 +18,10 @@ apiKeysRouter.openapi(
       "The secret `key` is in this response only; Lectern stores its SHA-256 hash and the visible prefix. Scopes cannot exceed the creating credential's permissions (403).",
     security: SECURITY.admin,
     request: { body: jsonBody(ApiKeyCreate) },
-    responses: { 201: jsonResponse(ApiKeyCreated, "The new key, with its secret"), ...errorResponses(401, 403, 413, 415) },
+    responses: {
+      201: jsonResponse(ApiKeyCreated, "The new key, with its secret"),
+      ...errorResponses(401, 403, 413, 415),
+    },
   }),
   async (c) => {
     const created = await keys.createApiKey(authorize(c, "api_keys:write"), c.req.valid("json"));

@@ -5,9 +5,7 @@ import { IsoDateTime, Name } from "../../platform/validation";
 
 export const Scopes = z
   .array(
-    z
-      .string()
-      .refine((p) => p === WILDCARD || isPermission(p), "Unknown permission; see GET /v1/admin/permissions."),
+    z.string().refine((p) => p === WILDCARD || isPermission(p), "Unknown permission; see GET /v1/admin/permissions."),
   )
   .min(1)
   .max(200)

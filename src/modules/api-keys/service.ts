@@ -80,7 +80,9 @@ export async function createApiKey(
 }
 
 export async function findApiKey(ctx: TenantContext, id: number) {
-  const row = await ctx.db.query.apiKeys.findFirst({ where: and(eq(apiKeys.tenantId, ctx.tenantId), eq(apiKeys.id, id)) });
+  const row = await ctx.db.query.apiKeys.findFirst({
+    where: and(eq(apiKeys.tenantId, ctx.tenantId), eq(apiKeys.id, id)),
+  });
   if (!row) throw ApiError.notFound(`API key ${id}`);
   return row;
 }

@@ -44,7 +44,12 @@ export const learnerAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const claims = await verifiedClaims(c.env.JWT_SECRET, token);
   if (claims.aud !== "learner") throw ApiError.forbidden("This is not a learner token; the learner API needs one.");
   const session = await sessionPrincipal(c, claims, "learner");
-  c.set("principal", { kind: "learner", tenantId: session.tenantId, userId: session.userId, sessionId: session.sessionId });
+  c.set("principal", {
+    kind: "learner",
+    tenantId: session.tenantId,
+    userId: session.userId,
+    sessionId: session.sessionId,
+  });
   await next();
 };
 
@@ -149,5 +154,10 @@ async function sessionPrincipal(
   }
   if (row.tenantStatus !== "active") throw suspended();
   if (row.userStatus !== "active") throw ApiError.forbidden("This account is suspended.");
-  return { tenantId: claims.tid, userId: Number(userMatch[1]), sessionId: claims.sid, permissions: row.permissions ?? [] };
+  return {
+    tenantId: claims.tid,
+    userId: Number(userMatch[1]),
+    sessionId: claims.sid,
+    permissions: row.permissions ?? [],
+  };
 }

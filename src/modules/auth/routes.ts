@@ -183,7 +183,10 @@ learnerAuthRouter.openapi(
       "Creates a learner in the academy named by `X-Tenant` (or the custom domain) and signs them in. Academies with `settings.allow_registration: false` answer 403. A verification token is sent through the `learner.email_verification_requested` event.",
     security: [],
     request: { headers: TenantHeader, body: jsonBody(RegisterRequest) },
-    responses: { 201: jsonResponse(LearnerSession, "Registered and signed in"), ...errorResponses(403, 404, 409, 413, 415, 429) },
+    responses: {
+      201: jsonResponse(LearnerSession, "Registered and signed in"),
+      ...errorResponses(403, 404, 409, 413, 415, 429),
+    },
   }),
   async (c) => {
     const tenant = await resolveTenant(c);

@@ -8,7 +8,7 @@ export const TenantHeader = z.object({
     .max(64)
     .optional()
     .openapi({
-      param: { name: "X-Tenant", in: "header" },
+      param: { name: "x-tenant", in: "header" },
       description: "The academy's slug. May be omitted when calling the academy's custom domain.",
       example: "demo",
     }),
@@ -18,9 +18,7 @@ export const LoginRequest = z
   .strictObject({ email: Email, password: z.string().min(1, "Required.").max(256) })
   .openapi("LoginRequest");
 
-export const RefreshRequest = z
-  .strictObject({ refresh_token: z.string().min(1).max(200) })
-  .openapi("RefreshRequest");
+export const RefreshRequest = z.strictObject({ refresh_token: z.string().min(1).max(200) }).openapi("RefreshRequest");
 
 export const TokenPair = z
   .object({

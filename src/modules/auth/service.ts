@@ -91,7 +91,10 @@ export async function login(ctx: TenantContext, kind: UserKind, email: string, p
   const user = await findUserByEmail(ctx, kind, email);
   const ok = await verifyPassword(password, user?.passwordHash ?? null);
   if (!user || !ok) {
-    await ctx.db.batch([recordFailure(ctx.db, accountKey, LOGIN_PER_ACCOUNT), recordFailure(ctx.db, ipKey, LOGIN_PER_IP)]);
+    await ctx.db.batch([
+      recordFailure(ctx.db, accountKey, LOGIN_PER_ACCOUNT),
+      recordFailure(ctx.db, ipKey, LOGIN_PER_IP),
+    ]);
     throw new ApiError(401, "The email or password is incorrect.", { slug: "invalid-credentials" });
   }
   if (user.status !== "active") throw ApiError.forbidden("This account is suspended.");

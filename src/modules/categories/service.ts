@@ -5,7 +5,7 @@ import { outboxInsert } from "../../platform/events";
 import { contains, type ListParams, orderBy, paginate } from "../../platform/pagination";
 import { slugify } from "../../platform/slug";
 import { nowIso } from "../../platform/time";
-import { CATEGORY_TYPES, categories } from "./tables";
+import { type CATEGORY_TYPES, categories } from "./tables";
 
 type CategoryRow = typeof categories.$inferSelect;
 type CategoryType = (typeof CATEGORY_TYPES)[number];
@@ -88,6 +88,8 @@ export async function assertCategoriesExist(ctx: TenantContext, ids: number[], t
   const known = new Set(found.map((r) => r.id));
   const missing = ids.filter((id) => !known.has(id));
   if (missing.length) {
-    throw ApiError.validation(missing.map((id) => ({ path, message: `Category ${id} is not a ${type} category of this academy.` })));
+    throw ApiError.validation(
+      missing.map((id) => ({ path, message: `Category ${id} is not a ${type} category of this academy.` })),
+    );
   }
 }

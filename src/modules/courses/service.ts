@@ -6,7 +6,7 @@ import { contains, type ListParams, orderBy, paginate } from "../../platform/pag
 import { slugify } from "../../platform/slug";
 import { nowIso } from "../../platform/time";
 import { assertCategoriesExist } from "../categories/service";
-import { COURSE_STATUSES, courseCategories, courses } from "./tables";
+import { type COURSE_STATUSES, courseCategories, courses } from "./tables";
 
 type CourseRow = typeof courses.$inferSelect;
 
@@ -111,11 +111,13 @@ export async function createCourse(
       .returning(),
     ...(categoryIds.length
       ? [
-          ctx.db
-            .insert(courseCategories)
-            .values(
-              categoryIds.map((categoryId) => ({ tenantId: ctx.tenantId, courseId: courseId as unknown as number, categoryId })),
-            ),
+          ctx.db.insert(courseCategories).values(
+            categoryIds.map((categoryId) => ({
+              tenantId: ctx.tenantId,
+              courseId: courseId as unknown as number,
+              categoryId,
+            })),
+          ),
         ]
       : []),
     outboxInsert(ctx.db, ctx.tenantId, "course.created", { slug, name: input.name }),

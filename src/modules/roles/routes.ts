@@ -24,7 +24,8 @@ rolesRouter.openapi(
     operationId: "listRoles",
     tags,
     summary: "List roles",
-    description: "The built-in roles (Owner, Admin, Instructor, Assistant, Support Specialist) and the academy's custom roles.",
+    description:
+      "The built-in roles (Owner, Admin, Instructor, Assistant, Support Specialist) and the academy's custom roles.",
     security: SECURITY.admin,
     request: { query: listQuery(["name", "created_at"], "name") },
     responses: { 200: jsonResponse(RoleList, "A page of roles"), ...errorResponses(401, 403) },

@@ -27,9 +27,12 @@ export const RoleCreate = z
   .strictObject({
     name: Name,
     description: z.string().max(1000).nullish(),
-    permissions: z.array(PermissionString).max(200).refine((list) => !list.includes(WILDCARD), {
-      message: "Custom roles list their permissions; `*` belongs to the Owner role only.",
-    }),
+    permissions: z
+      .array(PermissionString)
+      .max(200)
+      .refine((list) => !list.includes(WILDCARD), {
+        message: "Custom roles list their permissions; `*` belongs to the Owner role only.",
+      }),
   })
   .openapi("RoleCreate");
 

@@ -17,5 +17,8 @@ export const roles = sqliteTable(
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
-  (t) => [uniqueIndex("roles_tenant_key_uq").on(t.tenantId, t.key), index("roles_tenant_name_idx").on(t.tenantId, t.name)],
+  (t) => [
+    uniqueIndex("roles_tenant_key_uq").on(t.tenantId, t.key),
+    index("roles_tenant_name_idx").on(t.tenantId, t.name),
+  ],
 );

@@ -2,8 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { adminContext } from "../../platform/auth";
 import { createRouter, errorResponses, jsonResponse, SECURITY } from "../../platform/openapi";
 import { ALL_PERMISSIONS, PERMISSIONS, WILDCARD } from "../../platform/permissions";
-import * as users from "../users/service";
 import { Staff } from "../users/schemas";
+import * as users from "../users/service";
 
 export const systemRouter = createRouter();
 

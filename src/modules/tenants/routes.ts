@@ -1,7 +1,15 @@
 import { createRoute } from "@hono/zod-openapi";
 import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, SECURITY } from "../../platform/openapi";
 import { ApiKeyCreated } from "../api-keys/schemas";
-import { OwnerKeyCreate, Tenant, TenantCreate, TenantCreated, TenantList, TenantListQuery, TenantUpdate } from "./schemas";
+import {
+  OwnerKeyCreate,
+  Tenant,
+  TenantCreate,
+  TenantCreated,
+  TenantList,
+  TenantListQuery,
+  TenantUpdate,
+} from "./schemas";
 import * as tenants from "./service";
 
 const tags = ["Platform: tenants"];

@@ -7,7 +7,9 @@ export const Tenant = z
   .object({
     id: z.number().int().openapi({ example: 1 }),
     name: z.string().openapi({ example: "Acme Academy" }),
-    slug: z.string().openapi({ example: "acme", description: "Unique; learners pick the academy with `X-Tenant: <slug>`" }),
+    slug: z
+      .string()
+      .openapi({ example: "acme", description: "Unique; learners pick the academy with `X-Tenant: <slug>`" }),
     status: z.enum(["active", "suspended"]),
     custom_domains: z.array(z.string()).openapi({ example: ["learn.acme.com"] }),
     locale: z.string(),

@@ -52,7 +52,9 @@ async function assertUnique(db: Db, slug: string | undefined, domains: string[],
   if (slug) {
     const clash = await db.query.tenants.findFirst({ where: eq(tenants.slug, slug) });
     if (clash && clash.id !== exceptId) {
-      throw ApiError.conflict(`The slug "${slug}" is taken.`, { errors: [{ path: "slug", message: "Already taken." }] });
+      throw ApiError.conflict(`The slug "${slug}" is taken.`, {
+        errors: [{ path: "slug", message: "Already taken." }],
+      });
     }
   }
   if (domains.length) {
@@ -146,7 +148,11 @@ export async function listTenants(
     query.slug ? eq(tenants.slug, query.slug) : undefined,
     query.q ? contains(tenants.name, query.q) : undefined,
   );
-  const order = orderBy(query.sort, { name: tenants.name, slug: tenants.slug, created_at: tenants.createdAt }, tenants.id);
+  const order = orderBy(
+    query.sort,
+    { name: tenants.name, slug: tenants.slug, created_at: tenants.createdAt },
+    tenants.id,
+  );
   const page = await paginate(db, tenants, where, order, query, (row: TenantRow) => row);
   const domains = await domainsOf(
     db,
@@ -237,4 +243,3 @@ export async function resolveTenant(c: Context<AppEnv>): Promise<TenantRow> {
   if (row.status !== "active") throw ApiError.forbidden("This academy is suspended.");
   return row;
 }
-

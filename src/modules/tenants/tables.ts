@@ -10,10 +10,7 @@ export const tenants = sqliteTable("tenants", {
     .default("active"),
   locale: text("locale").notNull().default("en"),
   timezone: text("timezone").notNull().default("UTC"),
-  settings: text("settings", { mode: "json" })
-    .$type<Record<string, unknown>>()
-    .notNull()
-    .default(sql`'{}'`),
+  settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
   createdAt: text("created_at").notNull(),
   updatedAt: text("updated_at").notNull(),
 });

@@ -11,7 +11,15 @@ import {
   LookupResponse,
   SECURITY,
 } from "../../platform/openapi";
-import { EmailParam, Learner, LearnerCreate, LearnerList, LearnerListQuery, LearnerSelfUpdate, LearnerUpdate } from "./schemas";
+import {
+  EmailParam,
+  Learner,
+  LearnerCreate,
+  LearnerList,
+  LearnerListQuery,
+  LearnerSelfUpdate,
+  LearnerUpdate,
+} from "./schemas";
 import * as users from "./service";
 
 const tags = ["Learners"];
@@ -117,7 +125,8 @@ learnersRouter.openapi(
     operationId: "updateLearner",
     tags,
     summary: "Update a learner",
-    description: "Profile, status, score or password. A new password or `status: suspended` ends the learner's sessions.",
+    description:
+      "Profile, status, score or password. A new password or `status: suspended` ends the learner's sessions.",
     security: SECURITY.admin,
     request: { params: IdParam, body: jsonBody(LearnerUpdate) },
     responses: { 200: jsonResponse(Learner, "The updated learner"), ...errorResponses(401, 403, 404, 409, 413, 415) },

@@ -30,7 +30,10 @@ export const Staff = z
   .openapi("Staff");
 
 export const Learner = z
-  .object({ ...personFields, external_id: z.string().nullable().openapi({ description: "Your own id for this learner" }) })
+  .object({
+    ...personFields,
+    external_id: z.string().nullable().openapi({ description: "Your own id for this learner" }),
+  })
   .openapi("Learner");
 
 const editableFields = {
@@ -69,7 +72,9 @@ export const LearnerCreate = z
     email: Email,
     external_id: z.string().max(200).nullish(),
     score: z.number().int().min(0).max(1_000_000_000).optional(),
-    password: Password.optional().openapi({ description: "Optional; without it the learner sets one by password reset" }),
+    password: Password.optional().openapi({
+      description: "Optional; without it the learner sets one by password reset",
+    }),
     email_verified: z.boolean().optional().openapi({ description: "Mark the email as already verified" }),
   })
   .openapi("LearnerCreate");

@@ -78,7 +78,13 @@ export function userInsert(
   const now = nowIso();
   return db
     .insert(users)
-    .values({ ...values, tenantId: values.tenantId as number, roleId: values.roleId as number, createdAt: now, updatedAt: now })
+    .values({
+      ...values,
+      tenantId: values.tenantId as number,
+      roleId: values.roleId as number,
+      createdAt: now,
+      updatedAt: now,
+    })
     .returning();
 }
 
@@ -90,7 +96,12 @@ async function roleKeys(ctx: TenantContext): Promise<Map<number, string>> {
   return new Map(rows.map((r) => [r.id, r.key]));
 }
 
-const sortColumns = { name: users.name, email: users.email, created_at: users.createdAt, last_login_at: users.lastLoginAt };
+const sortColumns = {
+  name: users.name,
+  email: users.email,
+  created_at: users.createdAt,
+  last_login_at: users.lastLoginAt,
+};
 
 function searchFilter(q: string | undefined) {
   return q ? or(contains(users.name, q), contains(users.email, q)) : undefined;
@@ -411,7 +422,10 @@ export async function createInvitation(
 }
 
 export async function listInvitations(ctx: TenantContext, params: ListParams & { q?: string }) {
-  const where = and(eq(invitations.tenantId, ctx.tenantId), params.q ? contains(invitations.email, params.q) : undefined);
+  const where = and(
+    eq(invitations.tenantId, ctx.tenantId),
+    params.q ? contains(invitations.email, params.q) : undefined,
+  );
   const order = orderBy(params.sort, { created_at: invitations.createdAt, email: invitations.email }, invitations.id);
   return paginate(ctx.db, invitations, where, order, params, toInvitation);
 }

@@ -12,7 +12,6 @@ import {
   SECURITY,
 } from "../../platform/openapi";
 import {
-
   InvitationCreate,
   InvitationCreated,
   InvitationList,
@@ -109,7 +108,8 @@ staffRouter.openapi(
     request: { params: IdParam, body: jsonBody(StaffUpdate) },
     responses: { 200: jsonResponse(Staff, "The updated staff user"), ...errorResponses(401, 403, 404, 409, 413, 415) },
   }),
-  async (c) => c.json(await users.updateStaff(authorize(c, "staff:write"), c.req.valid("param").id, c.req.valid("json")), 200),
+  async (c) =>
+    c.json(await users.updateStaff(authorize(c, "staff:write"), c.req.valid("param").id, c.req.valid("json")), 200),
 );
 
 staffRouter.openapi(
@@ -185,5 +185,3 @@ staffRouter.openapi(
     return c.body(null, 204);
   },
 );
-
-

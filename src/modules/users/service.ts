@@ -430,11 +430,16 @@ export async function listInvitations(ctx: TenantContext, params: ListParams & {
   return paginate(ctx.db, invitations, where, order, params, toInvitation);
 }
 
-export async function revokeInvitation(ctx: TenantContext, id: number) {
+export async function findInvitation(ctx: TenantContext, id: number) {
   const row = await ctx.db.query.invitations.findFirst({
     where: and(eq(invitations.tenantId, ctx.tenantId), eq(invitations.id, id)),
   });
   if (!row) throw ApiError.notFound(`Invitation ${id}`);
+  return row;
+}
+
+export async function revokeInvitation(ctx: TenantContext, id: number) {
+  const row = await findInvitation(ctx, id);
   if (row.acceptedAt) throw ApiError.conflict("This invitation was already accepted; remove the staff user instead.");
   await ctx.db
     .update(invitations)

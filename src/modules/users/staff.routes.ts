@@ -12,6 +12,7 @@ import {
   SECURITY,
 } from "../../platform/openapi";
 import {
+  Invitation,
   InvitationCreate,
   InvitationCreated,
   InvitationList,
@@ -166,6 +167,24 @@ staffRouter.openapi(
     responses: { 200: jsonResponse(InvitationList, "A page of invitations"), ...errorResponses(401, 403) },
   }),
   async (c) => c.json(await users.listInvitations(authorize(c, "staff:read"), c.req.valid("query")), 200),
+);
+
+staffRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/admin/invitations/{id}",
+    operationId: "getInvitation",
+    tags: invitationTags,
+    summary: "Get an invitation",
+    description: "One invitation and its status (the token is never shown again).",
+    security: SECURITY.admin,
+    request: { params: IdParam },
+    responses: { 200: jsonResponse(Invitation, "The invitation"), ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    const ctx = authorize(c, "staff:read");
+    return c.json(users.toInvitation(await users.findInvitation(ctx, c.req.valid("param").id)), 200);
+  },
 );
 
 staffRouter.openapi(

@@ -1,0 +1,207 @@
+/**
+ * Walks every operation of the live OpenAPI document and proves tenant isolation and authentication:
+ * a route added later without an entry here fails this file, so no operation escapes the sweep.
+ */
+import { env } from "cloudflare:test";
+import { SignJWT } from "jose";
+import { beforeAll, describe, expect, it } from "vitest";
+import { api, expectProblem, platformToken } from "./helpers/api";
+import {
+  createLearner,
+  createTenant,
+  learnerSession,
+  PASSWORD,
+  roleId,
+  scopedKey,
+  type TestTenant,
+  unique,
+} from "./helpers/factories";
+
+interface Operation {
+  method: string;
+  path: string;
+  security: Record<string, string[]>[];
+}
+
+let operations: Operation[] = [];
+let a: TestTenant;
+let b: TestTenant;
+let aLearnerToken: string;
+let revokedKey: string;
+/** One resource of tenant A per path with an id, filled in beforeAll. */
+const resourcesOfA: Record<string, string> = {};
+
+async function expiredToken(aud: "admin" | "learner", tenantId: number) {
+  return new SignJWT({ tid: tenantId, sid: 1 })
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuer("lectern")
+    .setSubject("user:1")
+    .setAudience(aud)
+    .setIssuedAt(Math.floor(Date.now() / 1000) - 3600)
+    .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+    .sign(new TextEncoder().encode(env.JWT_SECRET));
+}
+
+function concrete(path: string, values: Record<string, string | number>) {
+  return path.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(String(values[name] ?? 999_999)));
+}
+
+function bodyFor(method: string) {
+  return method === "post" || method === "patch" || method === "put" ? { body: {} } : {};
+}
+
+beforeAll(async () => {
+  const doc = await api("GET", "/openapi.json");
+  operations = Object.entries<Record<string, any>>(doc.body.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({ method, path, security: op.security ?? [] })),
+  );
+
+  a = await createTenant();
+  b = await createTenant();
+  aLearnerToken = (await learnerSession(a)).token;
+  const revoked = await scopedKey(a, ["*"]);
+  await api("DELETE", `/v1/admin/api-keys/${revoked.id}`, { token: a.key });
+  revokedKey = revoked.key;
+
+  // One resource of tenant A behind every `{id}` (or other parameter) path of the admin and platform APIs.
+  const learner = await createLearner(a);
+  const role = await api("POST", "/v1/admin/roles", {
+    token: a.key,
+    body: { name: unique("Role"), permissions: ["courses:read"] },
+  });
+  const staff = await api("POST", "/v1/admin/staff", {
+    token: a.key,
+    body: {
+      name: "Ines",
+      email: `${unique("staff")}@example.com`,
+      role_id: await roleId(a, "instructor"),
+      password: PASSWORD,
+    },
+  });
+  const invitation = await api("POST", "/v1/admin/invitations", {
+    token: a.key,
+    body: { email: `${unique("invite")}@example.com`, role_id: await roleId(a, "assistant") },
+  });
+  const key = await scopedKey(a, ["courses:read"]);
+  const client = await api("POST", "/v1/admin/api-clients", { token: a.key, body: { name: "Sync" } });
+  const category = await api("POST", "/v1/admin/categories", { token: a.key, body: { name: unique("Cat") } });
+  const course = await api("POST", "/v1/admin/courses", { token: a.key, body: { name: unique("Course") } });
+  Object.assign(resourcesOfA, {
+    "/v1/admin/learners/{id}": `/v1/admin/learners/${learner.id}`,
+    "/v1/admin/learners/by-email/{email}": `/v1/admin/learners/by-email/${encodeURIComponent(learner.email)}`,
+    "/v1/admin/roles/{id}": `/v1/admin/roles/${role.body.id}`,
+    "/v1/admin/staff/{id}": `/v1/admin/staff/${staff.body.id}`,
+    "/v1/admin/invitations/{id}": `/v1/admin/invitations/${invitation.body.id}`,
+    "/v1/admin/api-keys/{id}": `/v1/admin/api-keys/${key.id}`,
+    "/v1/admin/api-clients/{id}": `/v1/admin/api-clients/${client.body.id}`,
+    "/v1/admin/api-clients/{id}/rotate-secret": `/v1/admin/api-clients/${client.body.id}`,
+    "/v1/admin/categories/{id}": `/v1/admin/categories/${category.body.id}`,
+    "/v1/admin/courses/{id}": `/v1/admin/courses/${course.body.id}`,
+    "/v1/platform/tenants/{id}": `/v1/platform/tenants/${a.id}`,
+    "/v1/platform/tenants/{id}/api-keys": `/v1/platform/tenants/${a.id}`,
+  });
+});
+
+const needs = (op: Operation, scheme: string) => op.security.some((s) => scheme in s);
+
+describe("every operation of openapi.json", () => {
+  it("is covered by this sweep", () => {
+    expect(operations.length).toBeGreaterThan(30);
+    for (const op of operations) {
+      const secured = op.security.length > 0;
+      const known = ["adminBearer", "learnerBearer", "platformToken"].some((s) => needs(op, s));
+      expect(!secured || known, `${op.method} ${op.path} uses an unknown security scheme`).toBe(true);
+      if (op.path.includes("{") && op.path.startsWith("/v1/admin/") && needs(op, "adminBearer")) {
+        expect(resourcesOfA[op.path], `${op.method} ${op.path}: add a tenant-A resource to the sweep`).toBeTruthy();
+      }
+    }
+  });
+
+  it("refuses every secured operation without a credential (401)", async () => {
+    for (const op of operations.filter((o) => o.security.length > 0)) {
+      const res = await api(op.method.toUpperCase(), concrete(op.path, {}), bodyFor(op.method));
+      expectProblem(res, 401);
+    }
+  });
+
+  it("refuses every admin operation with a revoked key or an expired token (401)", async () => {
+    const expired = await expiredToken("admin", a.id);
+    for (const op of operations.filter((o) => needs(o, "adminBearer"))) {
+      for (const token of [revokedKey, expired]) {
+        const res = await api(op.method.toUpperCase(), concrete(op.path, {}), { token, ...bodyFor(op.method) });
+        expectProblem(res, 401);
+      }
+    }
+  });
+
+  it("refuses every admin operation with a learner token (403) and every learner operation with an admin key (403)", async () => {
+    for (const op of operations.filter((o) => needs(o, "adminBearer"))) {
+      const res = await api(op.method.toUpperCase(), concrete(op.path, {}), {
+        token: aLearnerToken,
+        ...bodyFor(op.method),
+      });
+      expectProblem(res, 403);
+    }
+    for (const op of operations.filter((o) => needs(o, "learnerBearer"))) {
+      const res = await api(op.method.toUpperCase(), concrete(op.path, {}), { token: a.key, ...bodyFor(op.method) });
+      expectProblem(res, 403);
+      const expired = await api(op.method.toUpperCase(), concrete(op.path, {}), {
+        token: await expiredToken("learner", a.id),
+        ...bodyFor(op.method),
+      });
+      expectProblem(expired, 401);
+    }
+  });
+
+  it("refuses every platform operation with a tenant's owner key (401)", async () => {
+    for (const op of operations.filter((o) => needs(o, "platformToken"))) {
+      const res = await api(op.method.toUpperCase(), concrete(op.path, { id: a.id }), {
+        token: a.key,
+        ...bodyFor(op.method),
+      });
+      expectProblem(res, 401);
+    }
+  });
+
+  it("answers 404 to tenant B for each of tenant A's resources, and A's resource is unchanged", async () => {
+    const admin = operations.filter((o) => needs(o, "adminBearer") && o.path.includes("{"));
+    for (const op of admin) {
+      const target = resourcesOfA[op.path];
+      const url = op.path.endsWith("/rotate-secret") ? `${target}/rotate-secret` : target;
+      const readPath = target;
+      const before = await api("GET", readPath, { token: a.key });
+      expect(before.status, `A can read ${readPath}`).toBe(200);
+      const res = await api(op.method.toUpperCase(), url, { token: b.key, ...bodyFor(op.method) });
+      expectProblem(res, 404);
+      const after = await api("GET", readPath, { token: a.key });
+      expect(after.body, `${op.method} ${op.path} by tenant B changed tenant A's resource`).toEqual(before.body);
+    }
+  });
+
+  it("never shows tenant A's data in tenant B's lists and lookups", async () => {
+    const lists = operations.filter(
+      (o) => o.method === "get" && needs(o, "adminBearer") && !o.path.includes("{") && o.path !== "/v1/admin/me",
+    );
+    for (const op of lists) {
+      const res = await api("GET", `${op.path}?per_page=100&limit=100`, { token: b.key });
+      expect(res.status, `${op.path}: ${res.text}`).toBe(200);
+      // The owner of A carries A's slug in their email.
+      expect(res.text, `${op.path} leaks tenant A`).not.toContain(a.slug);
+      // A's resource of the same collection is not among B's items.
+      const collection = op.path.replace(/\/lookup$/, "");
+      const aPath = resourcesOfA[`${collection}/{id}`];
+      if (!aPath) continue;
+      const aId = Number(aPath.split("/").pop());
+      const items: { id?: number; value?: number }[] = Array.isArray(res.body) ? res.body : res.body.data;
+      expect(
+        items.some((item) => (item.id ?? item.value) === aId),
+        `${op.path} shows tenant A's ${collection} ${aId}`,
+      ).toBe(false);
+    }
+  });
+
+  it("keeps the platform token away from the admin API", async () => {
+    const res = await api("GET", "/v1/admin/me", { token: platformToken() });
+    expectProblem(res, 401);
+  });
+});

@@ -1,4 +1,4 @@
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { type ApiResponse, api, expectProblem, expectStatus, platformToken } from "./helpers/api";
 import {
@@ -408,6 +408,9 @@ describe("DELETE /v1/platform/tenants/{id}", () => {
     const learner = await learnerSession(tenant);
     const extraKey = await api("POST", `/v1/platform/tenants/${tenant.id}/api-keys`, { ...platform, body: {} });
     expectStatus(extraKey, 201);
+    expectStatus(await api("POST", "/v1/admin/courses", { token: tenant.key, body: { name: "Doomed course" } }), 201);
+    expectStatus(await api("POST", "/v1/admin/api-clients", { token: tenant.key, body: { name: "Doomed client" } }), 201);
+    const bystander = await createTenant();
 
     const res = await api("DELETE", `/v1/platform/tenants/${tenant.id}`, platform);
     expectStatus(res, 204);
@@ -426,6 +429,19 @@ describe("DELETE /v1/platform/tenants/{id}", () => {
       404,
     );
     expectProblem(await api("DELETE", `/v1/platform/tenants/${tenant.id}`, platform), 404);
+
+    // Everything the academy owned is gone from D1; another academy keeps its rows.
+    for (const table of ["users", "roles", "api_keys", "api_clients", "sessions", "courses", "tenant_domains"]) {
+      const count = async (id: number) =>
+        (await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE tenant_id = ?`).bind(id).first<{ n: number }>())
+          ?.n;
+      expect(await count(tenant.id), table).toBe(0);
+    }
+    const kept = await env.DB.prepare("SELECT count(*) AS n FROM roles WHERE tenant_id = ?")
+      .bind(bystander.id)
+      .first<{ n: number }>();
+    expect(kept?.n).toBeGreaterThan(0);
+    expectStatus(await adminMe(bystander.key), 200);
 
     // The slug and the domain can be used by a new academy.
     const again = await api("POST", "/v1/platform/tenants", {

@@ -191,7 +191,14 @@ export async function updateTenant(
             : []),
         ]
       : []),
-    outboxInsert(db, id, statusChanged ? `tenant.${input.status}` : "tenant.updated", { id }),
+    outboxInsert(
+      db,
+      id,
+      statusChanged ? (input.status === "suspended" ? "tenant.suspended" : "tenant.reactivated") : "tenant.updated",
+      {
+        id,
+      },
+    ),
   ]);
   return getTenant(db, id);
 }

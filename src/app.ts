@@ -20,6 +20,7 @@ import { createDb } from "./platform/db";
 import type { AppEnv } from "./platform/env";
 import { ApiError, problemResponse, toApiError } from "./platform/errors";
 import { createRouter } from "./platform/openapi";
+import { authRateLimit, writeRateLimit } from "./platform/rate-limit";
 
 /** JSON bodies above this are refused with 413 (uploads get their own routes and limits). */
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
@@ -78,8 +79,11 @@ export function createApp(): OpenAPIHono<AppEnv> {
     }),
   );
   app.use("/v1/platform/*", platformAuth);
-  app.use("/v1/admin/*", unlessPublic(adminAuth));
-  app.use("/v1/learner/*", unlessPublic(learnerAuth));
+  app.use("/v1/admin/*", unlessPublic(adminAuth), writeRateLimit);
+  app.use("/v1/learner/*", unlessPublic(learnerAuth), writeRateLimit);
+  app.use("/v1/oauth/token", authRateLimit);
+  app.use("/v1/admin/auth/*", (c, next) => (PUBLIC_AUTH_PATHS.has(c.req.path) ? authRateLimit(c, next) : next()));
+  app.use("/v1/learner/auth/*", (c, next) => (PUBLIC_AUTH_PATHS.has(c.req.path) ? authRateLimit(c, next) : next()));
 
   for (const router of routers) app.route("/", router);
 

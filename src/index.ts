@@ -6,6 +6,7 @@ import { flushOutbox } from "./platform/events";
 
 export { DiscussionRoom } from "./durable/discussion-room";
 export { QuizAttempt } from "./durable/quiz-attempt";
+export { RateLimiter } from "./durable/rate-limiter";
 
 const app = createApp();
 

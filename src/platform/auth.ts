@@ -6,10 +6,15 @@ import { hasPermission, type Permission } from "./permissions";
 /** Who is calling. Resolved once per request by the authentication middleware of the surface. */
 export type Principal =
   | { kind: "platform" }
-  | { kind: "api_key"; tenantId: number; keyId: number; userId: number | null; permissions: string[] }
-  | { kind: "api_client"; tenantId: number; clientId: number; permissions: string[] }
-  | { kind: "staff"; tenantId: number; userId: number; sessionId: number; permissions: string[] }
-  | { kind: "learner"; tenantId: number; userId: number; sessionId: number };
+  | ({ kind: "api_key"; tenantId: number; keyId: number; userId: number | null; permissions: string[] } & Limits)
+  | ({ kind: "api_client"; tenantId: number; clientId: number; permissions: string[] } & Limits)
+  | ({ kind: "staff"; tenantId: number; userId: number; sessionId: number; permissions: string[] } & Limits)
+  | ({ kind: "learner"; tenantId: number; userId: number; sessionId: number } & Limits);
+
+/** The tenant's limits that apply to the credential (see platform/rate-limit.ts). */
+interface Limits {
+  writesPerMinute: number;
+}
 
 export type AdminPrincipal = Extract<Principal, { kind: "api_key" | "api_client" | "staff" }>;
 export type LearnerPrincipal = Extract<Principal, { kind: "learner" }>;

@@ -9,6 +9,7 @@ export interface Env {
   PACKAGES: R2Bucket;
   QUIZ_ATTEMPT: DurableObjectNamespace;
   DISCUSSION_ROOM: DurableObjectNamespace;
+  RATE_LIMITER: DurableObjectNamespace;
   EVENTS: Queue<EventMessage>;
   WEBHOOK_DELIVERIES: Queue;
   JOBS: Queue;

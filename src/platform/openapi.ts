@@ -48,9 +48,9 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 
 const problemContent = { "application/problem+json": { schema: ProblemSchema } };
 
-/** The documented error responses of an operation. Every operation documents 400, 415, 422, 429 and 500 too. */
+/** The documented error responses of an operation; every operation also documents 400, 422, 429 and 500. */
 export function errorResponses(...statuses: number[]) {
-  const all = new Set([400, 422, 500, ...statuses]);
+  const all = new Set([400, 422, 429, 500, ...statuses]);
   return Object.fromEntries(
     [...all].sort().map((status) => [status, { description: ERROR_DESCRIPTIONS[status], content: problemContent }]),
   );

@@ -138,6 +138,7 @@ oauthRouter.openapi(
     summary: "Get an access token (client credentials)",
     description:
       "OAuth 2.0 client credentials grant (RFC 6749 section 4.4). Send `client_id` and `client_secret` as JSON, form fields or HTTP Basic. The answer is MSAAQ's envelope `{status, code, data:{token_type, expires_in, access_token}}`, with the same fields also at top level for standard OAuth clients. Use the token as `Authorization: Bearer <access_token>` on `/v1/admin/*`.",
+    security: [],
     request: {
       body: {
         required: false,

@@ -6,6 +6,7 @@ import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
 import { type AccessClaims, verifyAccessToken } from "../../platform/jwt";
 import { coversAll } from "../../platform/permissions";
+import { writesPerMinute } from "../../platform/rate-limit";
 import { nowIso } from "../../platform/time";
 import { apiClients } from "../api-clients/tables";
 import { apiKeys } from "../api-keys/tables";
@@ -49,6 +50,7 @@ export const learnerAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
     tenantId: session.tenantId,
     userId: session.userId,
     sessionId: session.sessionId,
+    writesPerMinute: session.writesPerMinute,
   });
   await next();
 };
@@ -67,7 +69,7 @@ async function verifiedClaims(secret: string, token: string): Promise<AccessClai
 async function fromApiKey(c: Parameters<MiddlewareHandler<AppEnv>>[0], token: string): Promise<Principal> {
   const db = c.get("db");
   const [row] = await db
-    .select({ key: apiKeys, tenantStatus: tenants.status })
+    .select({ key: apiKeys, tenantStatus: tenants.status, settings: tenants.settings })
     .from(apiKeys)
     .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
     .where(eq(apiKeys.keyHash, await sha256Hex(token)))
@@ -92,6 +94,7 @@ async function fromApiKey(c: Parameters<MiddlewareHandler<AppEnv>>[0], token: st
     keyId: row.key.id,
     userId: row.key.createdByUserId,
     permissions: row.key.scopes,
+    writesPerMinute: writesPerMinute(row.settings),
   };
 }
 
@@ -102,7 +105,7 @@ async function fromAdminJwt(c: Parameters<MiddlewareHandler<AppEnv>>[0], token: 
   if (clientMatch) {
     const [row] = await c
       .get("db")
-      .select({ client: apiClients, tenantStatus: tenants.status })
+      .select({ client: apiClients, tenantStatus: tenants.status, settings: tenants.settings })
       .from(apiClients)
       .innerJoin(tenants, eq(tenants.id, apiClients.tenantId))
       .where(and(eq(apiClients.id, Number(clientMatch[1])), eq(apiClients.tenantId, claims.tid)))
@@ -111,7 +114,13 @@ async function fromAdminJwt(c: Parameters<MiddlewareHandler<AppEnv>>[0], token: 
     if (row.tenantStatus !== "active") throw suspended();
     // A token asked for with a narrower `scope` keeps only those of the client's current scopes.
     const permissions = claims.scp ? claims.scp.filter((p) => coversAll(row.client.scopes, [p])) : row.client.scopes;
-    return { kind: "api_client", tenantId: row.client.tenantId, clientId: row.client.id, permissions };
+    return {
+      kind: "api_client",
+      tenantId: row.client.tenantId,
+      clientId: row.client.id,
+      permissions,
+      writesPerMinute: writesPerMinute(row.settings),
+    };
   }
   const session = await sessionPrincipal(c, claims, "staff");
   return {
@@ -120,6 +129,7 @@ async function fromAdminJwt(c: Parameters<MiddlewareHandler<AppEnv>>[0], token: 
     userId: session.userId,
     sessionId: session.sessionId,
     permissions: session.permissions,
+    writesPerMinute: session.writesPerMinute,
   };
 }
 
@@ -140,6 +150,7 @@ async function sessionPrincipal(
       userStatus: users.status,
       permissions: roles.permissions,
       tenantStatus: tenants.status,
+      settings: tenants.settings,
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
@@ -159,5 +170,6 @@ async function sessionPrincipal(
     userId: Number(userMatch[1]),
     sessionId: claims.sid,
     permissions: row.permissions ?? [],
+    writesPerMinute: writesPerMinute(row.settings),
   };
 }

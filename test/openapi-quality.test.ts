@@ -1,0 +1,94 @@
+/** The OpenAPI document is the contract integrators learn from: these rules hold for every operation. */
+import { Validator } from "@cfworker/json-schema";
+import { beforeAll, describe, expect, it } from "vitest";
+import { api } from "./helpers/api";
+
+type Json = Record<string, any>;
+let doc: Json;
+let operations: { method: string; path: string; op: Json }[];
+
+beforeAll(async () => {
+  doc = (await api("GET", "/openapi.json")).body;
+  operations = Object.entries<Json>(doc.paths).flatMap(([path, ops]) =>
+    Object.entries<Json>(ops).map(([method, op]) => ({ method, path, op })),
+  );
+});
+
+/** Validates `value` against a schema that may `$ref` the document's components. */
+function validates(schema: Json, value: unknown) {
+  const validator = new Validator({ ...schema, components: doc.components } as never, "2020-12", false);
+  const result = validator.validate(value);
+  return result.valid ? "" : JSON.stringify(result.errors.slice(0, 3));
+}
+
+describe("openapi.json", () => {
+  it("is OpenAPI 3.1 with unique, meaningful operation ids", () => {
+    expect(doc.openapi).toBe("3.1.0");
+    const ids = operations.map((o) => o.op.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^[a-z][a-zA-Z0-9]{3,}$/);
+  });
+
+  it("gives every operation a summary, a description and a described tag", () => {
+    const tags = new Set((doc.tags as Json[]).map((t) => t.name));
+    for (const { method, path, op } of operations) {
+      const where = `${method} ${path}`;
+      expect(op.summary, where).toBeTruthy();
+      expect(op.description?.length, where).toBeGreaterThan(10);
+      expect(op.tags?.length, where).toBe(1);
+      expect(tags.has(op.tags[0]), `${where} tag ${op.tags[0]} is described`).toBe(true);
+    }
+  });
+
+  it("documents every 4xx and 5xx as problem+json and the usual errors of each kind of operation", () => {
+    for (const { method, path, op } of operations) {
+      const where = `${method} ${path}`;
+      for (const [status, response] of Object.entries<Json>(op.responses)) {
+        if (Number(status) < 400) continue;
+        expect(Object.keys(response.content ?? {}), `${where} ${status}`).toEqual(["application/problem+json"]);
+        expect(response.content["application/problem+json"].schema.$ref, `${where} ${status}`).toBe(
+          "#/components/schemas/Problem",
+        );
+      }
+      for (const status of ["400", "422", "429", "500"])
+        expect(op.responses[status], `${where} ${status}`).toBeTruthy();
+      if ((op.security ?? []).length > 0) expect(op.responses["401"], `${where} 401`).toBeTruthy();
+      if (path.includes("{")) expect(op.responses["404"], `${where} 404`).toBeTruthy();
+      if (op.requestBody) {
+        expect(op.responses["413"], `${where} 413`).toBeTruthy();
+        expect(op.responses["415"], `${where} 415`).toBeTruthy();
+      }
+    }
+  });
+
+  it("gives every request body, parameter and success response a schema", () => {
+    for (const { method, path, op } of operations) {
+      const where = `${method} ${path}`;
+      for (const media of Object.values<Json>(op.requestBody?.content ?? {})) expect(media.schema, where).toBeTruthy();
+      for (const param of op.parameters ?? []) expect(param.schema, `${where} ${param.name}`).toBeTruthy();
+      for (const [status, response] of Object.entries<Json>(op.responses)) {
+        if (Number(status) >= 400 || status === "204") continue;
+        expect(response.content?.["application/json"]?.schema, `${where} ${status}`).toBeTruthy();
+      }
+    }
+  });
+
+  it("has examples that validate against their schemas", () => {
+    let checked = 0;
+    const visit = (schema: Json | undefined, where: string) => {
+      if (!schema || typeof schema !== "object") return;
+      if (schema.example !== undefined && !schema.$ref) {
+        const { example, ...rest } = schema;
+        expect(validates(rest, example), `${where} example`).toBe("");
+        checked++;
+      }
+      for (const [key, child] of Object.entries<Json>(schema.properties ?? {})) visit(child, `${where}.${key}`);
+      if (schema.items) visit(schema.items, `${where}[]`);
+    };
+    for (const [name, schema] of Object.entries<Json>(doc.components.schemas)) visit(schema, name);
+    for (const { method, path, op } of operations) {
+      for (const param of op.parameters ?? []) visit(param.schema, `${method} ${path} ${param.name}`);
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+});

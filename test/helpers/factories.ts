@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { expect } from "vitest";
+import { ALL_PERMISSIONS } from "../../src/platform/permissions";
 import { api, expectStatus, platformToken } from "./api";
 
 let counter = 0;
@@ -22,10 +23,21 @@ export async function createTenant(overrides: Record<string, unknown> = {}): Pro
   const ownerEmail = `${slug}-owner@example.com`;
   const res = await api("POST", "/v1/platform/tenants", {
     token: platformToken(),
-    body: { name: `Academy ${slug}`, slug, owner: { name: "Owner", email: ownerEmail, password: PASSWORD }, ...overrides },
+    body: {
+      name: `Academy ${slug}`,
+      slug,
+      owner: { name: "Owner", email: ownerEmail, password: PASSWORD },
+      ...overrides,
+    },
   });
   expectStatus(res, 201);
-  return { id: res.body.id, slug: res.body.slug, key: res.body.owner_api_key.key, ownerUserId: res.body.owner_user_id, ownerEmail };
+  return {
+    id: res.body.id,
+    slug: res.body.slug,
+    key: res.body.owner_api_key.key,
+    ownerUserId: res.body.owner_user_id,
+    ownerEmail,
+  };
 }
 
 export async function createLearner(tenant: TestTenant, fields: Record<string, unknown> = {}) {
@@ -68,7 +80,12 @@ export async function staffSession(tenant: TestTenant, role: string) {
   expectStatus(created, 201);
   const login = await api("POST", "/v1/admin/auth/login", { tenant: tenant.slug, body: { email, password: PASSWORD } });
   expectStatus(login, 200);
-  return { id: created.body.id as number, email, token: login.body.access_token as string, refreshToken: login.body.refresh_token as string };
+  return {
+    id: created.body.id as number,
+    email,
+    token: login.body.access_token as string,
+    refreshToken: login.body.refresh_token as string,
+  };
 }
 
 /** An API key of the tenant limited to the given scopes. */
@@ -84,4 +101,33 @@ export async function lastEvent(tenantId: number, type: string) {
     .bind(tenantId, type)
     .first<{ data: string }>();
   return row ? (JSON.parse(row.data) as Record<string, any>) : undefined;
+}
+
+/** A key of the tenant that has been revoked (it must answer 401 everywhere). */
+export async function revokedKey(tenant: TestTenant): Promise<string> {
+  const key = await scopedKey(tenant, ["*"]);
+  expectStatus(await api("DELETE", `/v1/admin/api-keys/${key.id}`, { token: tenant.key }), 204);
+  return key.key;
+}
+
+/** A key holding every permission except one (so a 403 can only come from that one). */
+export async function keyWithout(tenant: TestTenant, permission: string): Promise<string> {
+  return (
+    await scopedKey(
+      tenant,
+      ALL_PERMISSIONS.filter((p) => p !== permission),
+    )
+  ).key;
+}
+
+/**
+ * A sign-in attempt that may fail, from its own client IP, so failures counted per IP by the brute-force
+ * throttle never leak from one test into another.
+ */
+export function loginAttempt(surface: "admin" | "learner", tenant: TestTenant, email: string, password = PASSWORD) {
+  return api("POST", `/v1/${surface}/auth/login`, {
+    tenant: tenant.slug,
+    body: { email, password },
+    headers: { "cf-connecting-ip": `10.${counter % 250}.${Math.floor(Math.random() * 250)}.${(counter++ % 250) + 1}` },
+  });
 }

@@ -1,4 +1,4 @@
-import { and, eq, gte, isNull, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, gte, isNull, lte, ne, or, type SQL, sql } from "drizzle-orm";
 import type { AdminPrincipal, TenantContext } from "../../platform/auth";
 import { hashPassword, randomToken, sha256Hex } from "../../platform/crypto";
 import type { Db } from "../../platform/env";
@@ -228,8 +228,19 @@ async function assertOwnerRemains(ctx: TenantContext, target: UserRow) {
     .from(roles)
     .where(and(eq(roles.tenantId, ctx.tenantId), eq(roles.key, "owner")));
   if (!owner || target.roleId !== owner.id) return;
-  const { staff } = await countRoleHolders(ctx, owner.id);
-  if (staff <= 1) throw ApiError.conflict("An academy must keep at least one Owner.");
+  // Only an active Owner can sign in and manage owners: a suspended one does not count.
+  const [others] = await ctx.db
+    .select({ n: sql<number>`count(*)` })
+    .from(users)
+    .where(
+      and(
+        eq(users.tenantId, ctx.tenantId),
+        eq(users.roleId, owner.id),
+        eq(users.status, "active"),
+        ne(users.id, target.id),
+      ),
+    );
+  if (others.n === 0) throw ApiError.conflict("An academy must keep at least one active Owner.");
 }
 
 export async function createStaff(

@@ -123,7 +123,7 @@ function registerSecuritySchemes(app: OpenAPIHono<AppEnv>) {
 }
 
 export function openApiDocument(app: OpenAPIHono<AppEnv>) {
-  return app.getOpenAPI31Document({
+  const document = app.getOpenAPI31Document({
     openapi: "3.1.0",
     info: {
       title: "Lectern API",
@@ -159,4 +159,15 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
       { name: "Courses", description: "Courses (the catalog)." },
     ],
   });
+  // Say in each admin operation's description which permission it needs.
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const operation of Object.values(
+      item as Record<string, { description?: string; "x-required-permission"?: string }>,
+    )) {
+      const permission = operation?.["x-required-permission"];
+      if (permission)
+        operation.description = `${operation.description ?? ""}\n\nRequires the \`${permission}\` permission.`;
+    }
+  }
+  return document;
 }

@@ -61,6 +61,15 @@ describe("openapi.json", () => {
     }
   });
 
+  it("names the permission of every admin operation", () => {
+    const open = new Set(["get /v1/admin/me", "get /v1/admin/permissions", "post /v1/admin/auth/logout"]);
+    for (const { method, path, op } of operations) {
+      if (!(op.security ?? []).some((s: Json) => "adminBearer" in s) || open.has(`${method} ${path}`)) continue;
+      expect(op["x-required-permission"], `${method} ${path}`).toMatch(/^[a-z_]+:[a-z]+$/);
+      expect(op.description, `${method} ${path}`).toContain(op["x-required-permission"]);
+    }
+  });
+
   it("gives every request body, parameter and success response a schema", () => {
     for (const { method, path, op } of operations) {
       const where = `${method} ${path}`;

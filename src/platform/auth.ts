@@ -1,4 +1,4 @@
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv, Db, Env } from "./env";
 import { ApiError } from "./errors";
 import { hasPermission, type Permission } from "./permissions";
@@ -52,6 +52,17 @@ export function authorize(c: Context<AppEnv>, permission: Permission): TenantCon
     });
   }
   return { tenantId: principal.tenantId, db: c.get("db"), env: c.env, principal, defer: deferFor(c) };
+}
+
+/**
+ * The same check as route middleware, so it runs before the request is validated: a caller without the
+ * permission learns nothing about the body rules (403 before 422).
+ */
+export function requirePermission(permission: Permission): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    authorize(c, permission);
+    await next();
+  };
 }
 
 /** Admin handlers that need a signed-in admin principal but no particular permission (`/me`). */

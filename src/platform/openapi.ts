@@ -1,6 +1,8 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { requirePermission } from "./auth";
 import type { AppEnv } from "./env";
 import { ApiError, zodFieldErrors } from "./errors";
+import type { Permission } from "./permissions";
 
 /**
  * Every module router comes from here, so validation failures everywhere become the same 422 problem.
@@ -117,3 +119,15 @@ export const SECURITY: Record<"platform" | "admin" | "learner", { [scheme: strin
   admin: [{ adminBearer: [] }],
   learner: [{ learnerBearer: [] }],
 };
+
+/**
+ * Route settings of an admin operation that needs `permission`: the security scheme, the permission check
+ * (as middleware, before validation) and `x-required-permission` in the OpenAPI document.
+ */
+export function adminAccess(permission: Permission) {
+  return {
+    security: SECURITY.admin,
+    middleware: [requirePermission(permission)],
+    "x-required-permission": permission,
+  };
+}

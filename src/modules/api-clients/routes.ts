@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authorize, clientIp } from "../../platform/auth";
+import { adminContext, clientIp } from "../../platform/auth";
 import { ApiError } from "../../platform/errors";
-import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, SECURITY } from "../../platform/openapi";
+import { adminAccess, createRouter, errorResponses, IdParam, jsonBody, jsonResponse } from "../../platform/openapi";
 import {
   ApiClient,
   ApiClientCreate,
@@ -25,7 +25,7 @@ apiClientsRouter.openapi(
     summary: "Create an OAuth API client",
     description:
       "A client-credentials application. `client_secret` is in this response only. Exchange the pair at `POST /v1/oauth/token` for an access token.",
-    security: SECURITY.admin,
+    ...adminAccess("api_clients:write"),
     request: { body: jsonBody(ApiClientCreate) },
     responses: {
       201: jsonResponse(ApiClientWithSecret, "The new client, with its secret"),
@@ -33,7 +33,7 @@ apiClientsRouter.openapi(
     },
   }),
   async (c) => {
-    const created = await clients.createApiClient(authorize(c, "api_clients:write"), c.req.valid("json"));
+    const created = await clients.createApiClient(adminContext(c), c.req.valid("json"));
     c.header("Location", `/v1/admin/api-clients/${created.id}`);
     return c.json(created, 201);
   },
@@ -47,11 +47,11 @@ apiClientsRouter.openapi(
     tags,
     summary: "List OAuth API clients",
     description: "Clients of the academy, without secrets.",
-    security: SECURITY.admin,
+    ...adminAccess("api_clients:read"),
     request: { query: ApiClientListQuery },
     responses: { 200: jsonResponse(ApiClientList, "A page of API clients"), ...errorResponses(401, 403) },
   }),
-  async (c) => c.json(await clients.listApiClients(authorize(c, "api_clients:read"), c.req.valid("query")), 200),
+  async (c) => c.json(await clients.listApiClients(adminContext(c), c.req.valid("query")), 200),
 );
 
 apiClientsRouter.openapi(
@@ -62,12 +62,12 @@ apiClientsRouter.openapi(
     tags,
     summary: "Get an OAuth API client",
     description: "One client's metadata.",
-    security: SECURITY.admin,
+    ...adminAccess("api_clients:read"),
     request: { params: IdParam },
     responses: { 200: jsonResponse(ApiClient, "The API client"), ...errorResponses(401, 403, 404) },
   }),
   async (c) => {
-    const ctx = authorize(c, "api_clients:read");
+    const ctx = adminContext(c);
     return c.json(clients.toApiClient(await clients.findApiClient(ctx, c.req.valid("param").id)), 200);
   },
 );
@@ -80,7 +80,7 @@ apiClientsRouter.openapi(
     tags,
     summary: "Rotate an API client's secret",
     description: "Issues a new secret (shown once); the old one stops working for new token requests at once.",
-    security: SECURITY.admin,
+    ...adminAccess("api_clients:write"),
     request: { params: IdParam },
     responses: {
       200: jsonResponse(ApiClientWithSecret, "The client, with its new secret"),
@@ -88,7 +88,7 @@ apiClientsRouter.openapi(
     },
   }),
   async (c) => {
-    const ctx = authorize(c, "api_clients:write");
+    const ctx = adminContext(c);
     return c.json(await clients.rotateApiClientSecret(ctx, c.req.valid("param").id), 200);
   },
 );
@@ -101,12 +101,12 @@ apiClientsRouter.openapi(
     tags,
     summary: "Revoke an OAuth API client",
     description: "The client can no longer get tokens, and its tokens already issued stop working at once.",
-    security: SECURITY.admin,
+    ...adminAccess("api_clients:write"),
     request: { params: IdParam },
     responses: { 204: { description: "Revoked" }, ...errorResponses(401, 403, 404) },
   }),
   async (c) => {
-    await clients.revokeApiClient(authorize(c, "api_clients:write"), c.req.valid("param").id);
+    await clients.revokeApiClient(adminContext(c), c.req.valid("param").id);
     return c.body(null, 204);
   },
 );

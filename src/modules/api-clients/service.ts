@@ -85,8 +85,9 @@ export async function listApiClients(
   return paginate(ctx.db, apiClients, where, order, query, toApiClient);
 }
 
-export async function rotateApiClientSecret(ctx: TenantContext, id: number) {
+export async function rotateApiClientSecret(ctx: TenantContext<AdminPrincipal>, id: number) {
   const row = await findApiClient(ctx, id);
+  assertCanGrant(ctx.principal, row.scopes, "a new secret for a client");
   if (row.revokedAt) throw ApiError.conflict("This API client is revoked.");
   const secret = `lcs_${randomToken(32)}`;
   const [[updated]] = await ctx.db.batch([
@@ -101,8 +102,9 @@ export async function rotateApiClientSecret(ctx: TenantContext, id: number) {
 }
 
 /** Revoking ends the client's access tokens at once: each admin request checks the client. */
-export async function revokeApiClient(ctx: TenantContext, id: number) {
+export async function revokeApiClient(ctx: TenantContext<AdminPrincipal>, id: number) {
   const row = await findApiClient(ctx, id);
+  assertCanGrant(ctx.principal, row.scopes, "the revocation of a client");
   if (row.revokedAt) return;
   await ctx.db.batch([
     ctx.db

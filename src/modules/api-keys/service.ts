@@ -111,8 +111,10 @@ export async function listApiKeys(
 }
 
 /** Revoking is immediate and permanent; the key stays listed with `revoked_at`. Idempotent. */
-export async function revokeApiKey(ctx: TenantContext, id: number) {
+export async function revokeApiKey(ctx: TenantContext<AdminPrincipal>, id: number) {
   const row = await findApiKey(ctx, id);
+  // Keys that can do more than the caller (the Owner key, for an Admin) are out of the caller's reach.
+  assertCanGrant(ctx.principal, row.scopes, "the revocation of a key");
   if (row.revokedAt) return;
   await ctx.db.batch([
     ctx.db

@@ -66,12 +66,34 @@ async function verifiedClaims(secret: string, token: string): Promise<AccessClai
   return result.claims;
 }
 
+/** The staff user who created a key or client, and their role's permissions today. */
+const creatorColumns = { id: users.id, status: users.status, permissions: roles.permissions };
+
+/**
+ * A key or client made by a staff user never does more than that user can do now: it stops working when the
+ * user is suspended or removed, and loses scopes their role no longer grants.
+ */
+function cappedByCreator(
+  scopes: string[],
+  createdByUserId: number | null,
+  creator: { id: number | null; status: string | null; permissions: string[] | null } | null,
+): string[] {
+  if (createdByUserId === null) return scopes;
+  if (!creator?.id || creator.status !== "active") {
+    throw ApiError.unauthorized("The staff user who created this credential is no longer active; create a new one.");
+  }
+  const granted = creator.permissions ?? [];
+  return scopes.filter((p) => coversAll(granted, [p]));
+}
+
 async function fromApiKey(c: Parameters<MiddlewareHandler<AppEnv>>[0], token: string): Promise<Principal> {
   const db = c.get("db");
   const [row] = await db
-    .select({ key: apiKeys, tenantStatus: tenants.status, settings: tenants.settings })
+    .select({ key: apiKeys, tenantStatus: tenants.status, settings: tenants.settings, creator: creatorColumns })
     .from(apiKeys)
     .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
+    .leftJoin(users, eq(users.id, apiKeys.createdByUserId))
+    .leftJoin(roles, eq(roles.id, users.roleId))
     .where(eq(apiKeys.keyHash, await sha256Hex(token)))
     .limit(1);
   if (!row) throw ApiError.unauthorized("The API key is not valid.");
@@ -93,7 +115,7 @@ async function fromApiKey(c: Parameters<MiddlewareHandler<AppEnv>>[0], token: st
     tenantId: row.key.tenantId,
     keyId: row.key.id,
     userId: row.key.createdByUserId,
-    permissions: row.key.scopes,
+    permissions: cappedByCreator(row.key.scopes, row.key.createdByUserId, row.creator),
     writesPerMinute: writesPerMinute(row.settings),
   };
 }
@@ -105,15 +127,18 @@ async function fromAdminJwt(c: Parameters<MiddlewareHandler<AppEnv>>[0], token: 
   if (clientMatch) {
     const [row] = await c
       .get("db")
-      .select({ client: apiClients, tenantStatus: tenants.status, settings: tenants.settings })
+      .select({ client: apiClients, tenantStatus: tenants.status, settings: tenants.settings, creator: creatorColumns })
       .from(apiClients)
       .innerJoin(tenants, eq(tenants.id, apiClients.tenantId))
+      .leftJoin(users, eq(users.id, apiClients.createdByUserId))
+      .leftJoin(roles, eq(roles.id, users.roleId))
       .where(and(eq(apiClients.id, Number(clientMatch[1])), eq(apiClients.tenantId, claims.tid)))
       .limit(1);
     if (!row || row.client.revokedAt) throw ApiError.unauthorized("The API client of this token has been revoked.");
     if (row.tenantStatus !== "active") throw suspended();
     // A token asked for with a narrower `scope` keeps only those of the client's current scopes.
-    const permissions = claims.scp ? claims.scp.filter((p) => coversAll(row.client.scopes, [p])) : row.client.scopes;
+    const scopes = cappedByCreator(row.client.scopes, row.client.createdByUserId, row.creator);
+    const permissions = claims.scp ? claims.scp.filter((p) => coversAll(scopes, [p])) : scopes;
     return {
       kind: "api_client",
       tenantId: row.client.tenantId,

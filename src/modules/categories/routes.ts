@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authorize } from "../../platform/auth";
-import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, SECURITY } from "../../platform/openapi";
+import { adminContext } from "../../platform/auth";
+import { adminAccess, createRouter, errorResponses, IdParam, jsonBody, jsonResponse } from "../../platform/openapi";
 import { Category, CategoryCreate, CategoryList, CategoryListQuery } from "./schemas";
 import * as categories from "./service";
 
@@ -15,11 +15,11 @@ categoriesRouter.openapi(
     tags,
     summary: "List categories",
     description: "Typed categories (course, module, product, question, user, learning_path); filter by type.",
-    security: SECURITY.admin,
+    ...adminAccess("categories:read"),
     request: { query: CategoryListQuery },
     responses: { 200: jsonResponse(CategoryList, "A page of categories"), ...errorResponses(401, 403) },
   }),
-  async (c) => c.json(await categories.listCategories(authorize(c, "categories:read"), c.req.valid("query")), 200),
+  async (c) => c.json(await categories.listCategories(adminContext(c), c.req.valid("query")), 200),
 );
 
 categoriesRouter.openapi(
@@ -30,12 +30,12 @@ categoriesRouter.openapi(
     tags,
     summary: "Create a category",
     description: "Slugs are unique per academy and type (409).",
-    security: SECURITY.admin,
+    ...adminAccess("categories:write"),
     request: { body: jsonBody(CategoryCreate) },
     responses: { 201: jsonResponse(Category, "The new category"), ...errorResponses(401, 403, 409, 413, 415) },
   }),
   async (c) => {
-    const category = await categories.createCategory(authorize(c, "categories:write"), c.req.valid("json"));
+    const category = await categories.createCategory(adminContext(c), c.req.valid("json"));
     c.header("Location", `/v1/admin/categories/${category.id}`);
     return c.json(category, 201);
   },
@@ -49,12 +49,12 @@ categoriesRouter.openapi(
     tags,
     summary: "Get a category",
     description: "One category.",
-    security: SECURITY.admin,
+    ...adminAccess("categories:read"),
     request: { params: IdParam },
     responses: { 200: jsonResponse(Category, "The category"), ...errorResponses(401, 403, 404) },
   }),
   async (c) => {
-    const ctx = authorize(c, "categories:read");
+    const ctx = adminContext(c);
     return c.json(categories.toCategory(await categories.findCategory(ctx, c.req.valid("param").id)), 200);
   },
 );

@@ -70,6 +70,24 @@ export async function getCourse(ctx: TenantContext, id: number) {
   return toCourse(row, (await categoryIdsOf(ctx, [id])).get(id) ?? []);
 }
 
+/** `base`, or `base-2`, `base-3`, ... : the first slug no course of the tenant uses (one query). */
+async function freeSlug(ctx: TenantContext, base: string): Promise<string> {
+  const taken = await ctx.db
+    .select({ slug: courses.slug })
+    .from(courses)
+    .where(
+      and(
+        eq(courses.tenantId, ctx.tenantId),
+        sql`(${courses.slug} = ${base} OR ${courses.slug} GLOB ${`${base}-[0-9]*`})`,
+      ),
+    );
+  const used = new Set(taken.map((r) => r.slug));
+  if (!used.has(base)) return base;
+  let n = 2;
+  while (used.has(`${base}-${n}`)) n++;
+  return `${base}-${n}`;
+}
+
 /** Creates a draft course: only a name is needed (the catalog issue adds publishing rules). */
 export async function createCourse(
   ctx: TenantContext,
@@ -82,7 +100,7 @@ export async function createCourse(
     category_ids: number[];
   },
 ) {
-  const slug = input.slug ?? slugify(input.name);
+  const slug = input.slug ?? (await freeSlug(ctx, slugify(input.name)));
   const clash = await ctx.db.query.courses.findFirst({
     where: and(eq(courses.tenantId, ctx.tenantId), eq(courses.slug, slug)),
   });

@@ -122,6 +122,7 @@ export async function updateRole(
 ) {
   const role = await findRole(ctx, id);
   if (role.isSystem) throw ApiError.conflict("Built-in roles cannot be changed; create a custom role instead.");
+  assertCanGrant(ctx.principal, role.permissions, "changes to a role");
   if (input.permissions) assertCanGrant(ctx.principal, input.permissions, "a role");
   if (input.name && keyFromName(input.name) !== role.key) {
     const clash = await findRoleByKey(ctx, keyFromName(input.name));
@@ -143,9 +144,10 @@ export async function updateRole(
   return toRole(row);
 }
 
-export async function deleteRole(ctx: TenantContext, id: number) {
+export async function deleteRole(ctx: TenantContext<AdminPrincipal>, id: number) {
   const role = await findRole(ctx, id);
   if (role.isSystem) throw ApiError.conflict("Built-in roles cannot be deleted.");
+  assertCanGrant(ctx.principal, role.permissions, "the removal of a role");
   const { staff, invitations } = await countRoleHolders(ctx, id);
   if (staff > 0 || invitations > 0) {
     throw ApiError.conflict(

@@ -1,7 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authorize, learnerContext } from "../../platform/auth";
+import { adminContext, learnerContext } from "../../platform/auth";
 import { ApiError } from "../../platform/errors";
 import {
+  adminAccess,
   createRouter,
   errorResponses,
   IdParam,
@@ -33,11 +34,11 @@ learnersRouter.openapi(
     tags,
     summary: "List learners",
     description: "Learners of the academy; filter by status, exact email or creation time; search name and email.",
-    security: SECURITY.admin,
+    ...adminAccess("learners:read"),
     request: { query: LearnerListQuery },
     responses: { 200: jsonResponse(LearnerList, "A page of learners"), ...errorResponses(401, 403) },
   }),
-  async (c) => c.json(await users.listLearners(authorize(c, "learners:read"), c.req.valid("query")), 200),
+  async (c) => c.json(await users.listLearners(adminContext(c), c.req.valid("query")), 200),
 );
 
 learnersRouter.openapi(
@@ -48,12 +49,12 @@ learnersRouter.openapi(
     tags,
     summary: "Learner picker",
     description: "`[{value, label}]` pairs (label `Name <email>`) for a learner picker.",
-    security: SECURITY.admin,
+    ...adminAccess("learners:read"),
     request: { query: LookupQuery },
     responses: { 200: jsonResponse(LookupResponse, "Matching learners"), ...errorResponses(401, 403) },
   }),
   async (c) => {
-    const ctx = authorize(c, "learners:read");
+    const ctx = adminContext(c);
     const { q, limit } = c.req.valid("query");
     return c.json(await users.lookupUsers(ctx, "learner", q, limit), 200);
   },
@@ -67,12 +68,12 @@ learnersRouter.openapi(
     tags,
     summary: "Find a learner by email",
     description: "Exact, case-insensitive match.",
-    security: SECURITY.admin,
+    ...adminAccess("learners:read"),
     request: { params: EmailParam },
     responses: { 200: jsonResponse(Learner, "The learner"), ...errorResponses(401, 403, 404) },
   }),
   async (c) => {
-    const ctx = authorize(c, "learners:read");
+    const ctx = adminContext(c);
     const { email } = c.req.valid("param");
     const row = await users.findUserByEmail(ctx, "learner", email);
     if (!row) throw ApiError.notFound(`A learner with email ${email}`);
@@ -89,12 +90,12 @@ learnersRouter.openapi(
     summary: "Create a learner",
     description:
       "Adds a learner. Without `password` the learner signs in after a password reset. Emails are unique per academy (409).",
-    security: SECURITY.admin,
+    ...adminAccess("learners:write"),
     request: { body: jsonBody(LearnerCreate) },
     responses: { 201: jsonResponse(Learner, "The new learner"), ...errorResponses(401, 403, 409, 413, 415) },
   }),
   async (c) => {
-    const row = await users.createLearner(authorize(c, "learners:write"), c.req.valid("json"));
+    const row = await users.createLearner(adminContext(c), c.req.valid("json"));
     c.header("Location", `/v1/admin/learners/${row.id}`);
     return c.json(users.toLearner(row), 201);
   },
@@ -108,12 +109,12 @@ learnersRouter.openapi(
     tags,
     summary: "Get a learner",
     description: "One learner's profile.",
-    security: SECURITY.admin,
+    ...adminAccess("learners:read"),
     request: { params: IdParam },
     responses: { 200: jsonResponse(Learner, "The learner"), ...errorResponses(401, 403, 404) },
   }),
   async (c) => {
-    const ctx = authorize(c, "learners:read");
+    const ctx = adminContext(c);
     return c.json(users.toLearner(await users.findUser(ctx, "learner", c.req.valid("param").id)), 200);
   },
 );
@@ -127,12 +128,12 @@ learnersRouter.openapi(
     summary: "Update a learner",
     description:
       "Profile, status, score or password. A new password or `status: suspended` ends the learner's sessions.",
-    security: SECURITY.admin,
+    ...adminAccess("learners:write"),
     request: { params: IdParam, body: jsonBody(LearnerUpdate) },
     responses: { 200: jsonResponse(Learner, "The updated learner"), ...errorResponses(401, 403, 404, 409, 413, 415) },
   }),
   async (c) => {
-    const ctx = authorize(c, "learners:write");
+    const ctx = adminContext(c);
     return c.json(await users.updateLearner(ctx, c.req.valid("param").id, c.req.valid("json")), 200);
   },
 );
@@ -145,12 +146,12 @@ learnersRouter.openapi(
     tags,
     summary: "Delete a learner",
     description: "Deletes the learner and ends their sessions.",
-    security: SECURITY.admin,
+    ...adminAccess("learners:write"),
     request: { params: IdParam },
     responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404) },
   }),
   async (c) => {
-    await users.deleteLearner(authorize(c, "learners:write"), c.req.valid("param").id);
+    await users.deleteLearner(adminContext(c), c.req.valid("param").id);
     return c.body(null, 204);
   },
 );

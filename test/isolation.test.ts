@@ -21,6 +21,7 @@ interface Operation {
   method: string;
   path: string;
   security: Record<string, string[]>[];
+  permission?: string;
 }
 
 let operations: Operation[] = [];
@@ -53,7 +54,12 @@ function bodyFor(method: string) {
 beforeAll(async () => {
   const doc = await api("GET", "/openapi.json");
   operations = Object.entries<Record<string, any>>(doc.body.paths).flatMap(([path, ops]) =>
-    Object.entries(ops).map(([method, op]) => ({ method, path, security: op.security ?? [] })),
+    Object.entries(ops).map(([method, op]) => ({
+      method,
+      path,
+      security: op.security ?? [],
+      permission: op["x-required-permission"],
+    })),
   );
 
   a = await createTenant();
@@ -151,6 +157,32 @@ describe("every operation of openapi.json", () => {
       });
       expectProblem(expired, 401);
     }
+  });
+
+  it("refuses every admin operation to a key holding every permission but the one it requires (403)", async () => {
+    const all = (await api("GET", "/v1/admin/permissions", { token: a.key })).body.data.map(
+      (p: { permission: string }) => p.permission,
+    );
+    const withoutEach = new Map<string, string>();
+    for (const op of operations.filter((o) => o.permission)) {
+      const permission = op.permission as string;
+      if (!withoutEach.has(permission)) {
+        withoutEach.set(
+          permission,
+          (
+            await scopedKey(
+              a,
+              all.filter((p: string) => p !== permission),
+            )
+          ).key,
+        );
+      }
+      const token = withoutEach.get(permission);
+      const res = await api(op.method.toUpperCase(), concrete(op.path, {}), { token, ...bodyFor(op.method) });
+      const problem = expectProblem(res, 403);
+      expect(problem.required_permission, `${op.method} ${op.path}`).toBe(permission);
+    }
+    expect(withoutEach.size).toBeGreaterThan(10);
   });
 
   it("refuses every platform operation with a tenant's owner key (401)", async () => {

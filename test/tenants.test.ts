@@ -1,17 +1,41 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { type ApiResponse, api, expectProblem, expectStatus, platformToken } from "./helpers/api";
-import {
-  createLearner,
-  createTenant,
-  learnerSession,
-  PASSWORD,
-  staffSession,
-  type TestTenant,
-  unique,
-} from "./helpers/factories";
+import { type ApiResponse, api, type CallOptions, expectProblem, expectStatus, platformToken } from "./helpers/api";
+import { createLearner, createTenant, PASSWORD, roleId, type TestTenant, unique } from "./helpers/factories";
 
 const platform = { token: platformToken() };
+
+let ipCounter = 0;
+/** A client IP of its own: sign-in requests are limited per client IP, which would couple tests sharing one. */
+const freshIp = () => `2001:db8:b7::${(++ipCounter).toString(16)}:${Math.floor(Math.random() * 0xffff).toString(16)}`;
+
+/** A POST to an auth endpoint (sign-in, refresh, OAuth token) from a fresh client IP. */
+const authPost = (path: string, options: CallOptions = {}) =>
+  api("POST", path, { ...options, headers: { "cf-connecting-ip": freshIp(), ...options.headers } });
+
+/** A signed-in learner, from a fresh client IP. */
+async function learnerSession(tenant: TestTenant) {
+  const learner = await createLearner(tenant);
+  const login = await authPost("/v1/learner/auth/login", {
+    tenant: tenant.slug,
+    body: { email: learner.email, password: PASSWORD },
+  });
+  expectStatus(login, 200);
+  return { ...learner, token: login.body.access_token as string, refreshToken: login.body.refresh_token as string };
+}
+
+/** A signed-in staff user with a built-in role, from a fresh client IP. */
+async function staffSession(tenant: TestTenant, role: string) {
+  const email = `${unique(role)}@example.com`;
+  const created = await api("POST", "/v1/admin/staff", {
+    token: tenant.key,
+    body: { name: `A ${role}`, email, role_id: await roleId(tenant, role), password: PASSWORD },
+  });
+  expectStatus(created, 201);
+  const login = await authPost("/v1/admin/auth/login", { tenant: tenant.slug, body: { email, password: PASSWORD } });
+  expectStatus(login, 200);
+  return { id: created.body.id as number, email, token: login.body.access_token as string };
+}
 
 /** A request body for POST /v1/platform/tenants with a fresh slug and Owner. */
 function tenantBody(overrides: Record<string, unknown> = {}) {
@@ -25,10 +49,20 @@ function tenantBody(overrides: Record<string, unknown> = {}) {
 }
 
 /** Calls the Worker at another host (a tenant's custom domain), with no X-Tenant unless given. */
-async function atHost(host: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+async function atHost(
+  host: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
   const res = await SELF.fetch(`https://${host}${path}`, {
     method,
-    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+    headers: {
+      "cf-connecting-ip": freshIp(),
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...headers,
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -79,7 +113,7 @@ describe("POST /v1/platform/tenants", () => {
     expect(list.text).not.toContain(key);
 
     // The Owner user signs in to the admin API of this academy.
-    const login = await api("POST", "/v1/admin/auth/login", {
+    const login = await authPost("/v1/admin/auth/login", {
       tenant: body.slug,
       body: { email: body.owner.email, password: PASSWORD },
     });
@@ -273,12 +307,12 @@ describe("PATCH /v1/platform/tenants/{id}", () => {
     expect(got.body).toEqual(res.body);
 
     // Sign-in follows the new slug; the old one names no academy.
-    const old = await api("POST", "/v1/admin/auth/login", {
+    const old = await authPost("/v1/admin/auth/login", {
       tenant: tenant.slug,
       body: { email: tenant.ownerEmail, password: PASSWORD },
     });
     expectProblem(old, 404);
-    const renamed = await api("POST", "/v1/admin/auth/login", {
+    const renamed = await authPost("/v1/admin/auth/login", {
       tenant: newSlug,
       body: { email: tenant.ownerEmail, password: PASSWORD },
     });
@@ -344,23 +378,20 @@ describe("suspension", () => {
     expectProblem(await adminMe(staff.token), 403);
     expectProblem(await learnerMe(learner.token), 403);
     expectProblem(
-      await api("POST", "/v1/learner/auth/login", {
+      await authPost("/v1/learner/auth/login", {
         tenant: tenant.slug,
         body: { email: learner.email, password: PASSWORD },
       }),
       403,
     );
     expectProblem(
-      await api("POST", "/v1/admin/auth/login", {
+      await authPost("/v1/admin/auth/login", {
         tenant: tenant.slug,
         body: { email: staff.email, password: PASSWORD },
       }),
       403,
     );
-    expectProblem(
-      await api("POST", "/v1/learner/auth/refresh", { body: { refresh_token: learner.refreshToken } }),
-      403,
-    );
+    expectProblem(await authPost("/v1/learner/auth/refresh", { body: { refresh_token: learner.refreshToken } }), 403);
     // Other academies are untouched.
     expectStatus(await adminMe(bystander.key), 200);
 
@@ -371,7 +402,7 @@ describe("suspension", () => {
     expectStatus(await adminMe(staff.token), 200);
     expectStatus(await learnerMe(learner.token), 200);
     expectStatus(
-      await api("POST", "/v1/learner/auth/login", {
+      await authPost("/v1/learner/auth/login", {
         tenant: tenant.slug,
         body: { email: learner.email, password: PASSWORD },
       }),
@@ -384,11 +415,11 @@ describe("suspension", () => {
     const client = await api("POST", "/v1/admin/api-clients", { token: tenant.key, body: { name: "Warehouse" } });
     expectStatus(client, 201);
     const credentials = { client_id: client.body.client_id, client_secret: client.body.client_secret };
-    const token = await api("POST", "/v1/oauth/token", { body: credentials });
+    const token = await authPost("/v1/oauth/token", { body: credentials });
     expectStatus(token, 200);
     expectStatus(await patchTenant(tenant.id, { status: "suspended" }), 200);
     expectProblem(await adminMe(token.body.access_token), 403);
-    expectProblem(await api("POST", "/v1/oauth/token", { body: credentials }), 403);
+    expectProblem(await authPost("/v1/oauth/token", { body: credentials }), 403);
     expectStatus(await patchTenant(tenant.id, { status: "active" }), 200);
     expectStatus(await adminMe(token.body.access_token), 200);
   });
@@ -409,7 +440,10 @@ describe("DELETE /v1/platform/tenants/{id}", () => {
     const extraKey = await api("POST", `/v1/platform/tenants/${tenant.id}/api-keys`, { ...platform, body: {} });
     expectStatus(extraKey, 201);
     expectStatus(await api("POST", "/v1/admin/courses", { token: tenant.key, body: { name: "Doomed course" } }), 201);
-    expectStatus(await api("POST", "/v1/admin/api-clients", { token: tenant.key, body: { name: "Doomed client" } }), 201);
+    expectStatus(
+      await api("POST", "/v1/admin/api-clients", { token: tenant.key, body: { name: "Doomed client" } }),
+      201,
+    );
     const bystander = await createTenant();
 
     const res = await api("DELETE", `/v1/platform/tenants/${tenant.id}`, platform);
@@ -422,7 +456,7 @@ describe("DELETE /v1/platform/tenants/{id}", () => {
     expectProblem(await adminMe(staff.token), 401);
     expectProblem(await learnerMe(learner.token), 401);
     expectProblem(
-      await api("POST", "/v1/learner/auth/login", {
+      await authPost("/v1/learner/auth/login", {
         tenant: tenant.slug,
         body: { email: learner.email, password: PASSWORD },
       }),
@@ -556,7 +590,7 @@ describe("tenant resolution by custom domain", () => {
       password: PASSWORD,
     });
     expectProblem(noTenant, 400);
-    const unknown = await api("POST", "/v1/learner/auth/login", {
+    const unknown = await authPost("/v1/learner/auth/login", {
       tenant: unique("missing"),
       body: { email: "a@example.com", password: PASSWORD },
     });

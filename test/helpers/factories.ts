@@ -6,6 +6,13 @@ import { api, expectStatus, platformToken } from "./api";
 let counter = 0;
 export const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
 
+let ipCounter = 0;
+/** A client IP of its own for each sign-in, so the per-IP sign-in limit never spills from one test to another. */
+export function freshIp() {
+  ipCounter++;
+  return `10.${(ipCounter >> 16) & 255}.${(ipCounter >> 8) & 255}.${ipCounter & 255}`;
+}
+
 export const PASSWORD = "correct-horse-battery-staple";
 
 export interface TestTenant {
@@ -51,7 +58,11 @@ export async function createLearner(tenant: TestTenant, fields: Record<string, u
 }
 
 export async function learnerLogin(tenant: TestTenant, email: string, password = PASSWORD) {
-  const res = await api("POST", "/v1/learner/auth/login", { tenant: tenant.slug, body: { email, password } });
+  const res = await api("POST", "/v1/learner/auth/login", {
+    tenant: tenant.slug,
+    headers: { "cf-connecting-ip": freshIp() },
+    body: { email, password },
+  });
   expectStatus(res, 200);
   return res.body as { access_token: string; refresh_token: string; user: { id: number } };
 }
@@ -78,7 +89,11 @@ export async function staffSession(tenant: TestTenant, role: string) {
     body: { name: `A ${role}`, email, role_id: await roleId(tenant, role), password: PASSWORD },
   });
   expectStatus(created, 201);
-  const login = await api("POST", "/v1/admin/auth/login", { tenant: tenant.slug, body: { email, password: PASSWORD } });
+  const login = await api("POST", "/v1/admin/auth/login", {
+    tenant: tenant.slug,
+    headers: { "cf-connecting-ip": freshIp() },
+    body: { email, password: PASSWORD },
+  });
   expectStatus(login, 200);
   return {
     id: created.body.id as number,

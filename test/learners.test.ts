@@ -911,3 +911,15 @@ describe("courses", () => {
     expect((await api("GET", "/v1/admin/courses", { token: assistant.token })).body.meta.total).toBe(1);
   });
 });
+
+describe("course slugs from long names", () => {
+  it("finds a free slug for a 64-character base without a D1 pattern error", async () => {
+    const t = await createTenant();
+    const name = "A very long course name that keeps going well past fifty characters of text";
+    const first = await api("POST", "/v1/admin/courses", { token: t.key, body: { name } });
+    expectStatus(first, 201);
+    const second = await api("POST", "/v1/admin/courses", { token: t.key, body: { name } });
+    expectStatus(second, 201);
+    expect(second.body.slug).toBe(`${first.body.slug}-2`);
+  });
+});

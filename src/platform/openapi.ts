@@ -10,7 +10,12 @@ import type { Permission } from "./permissions";
  */
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
+    defaultHook: (result, c) => {
+      // A required JSON body that never came (no Content-Type, no bytes: a body without one is already a 415)
+      // reaches validation as `{}`; refuse it, or an all-optional update body would answer 200 to nothing.
+      if (result.target === "json" && !c.req.header("content-type")) {
+        throw new ApiError(415, "This operation needs a JSON body: send it with `Content-Type: application/json`.");
+      }
       if (!result.success) {
         const where = result.target === "json" || result.target === "form" ? undefined : result.target;
         throw ApiError.validation(zodFieldErrors(result.error, where));

@@ -62,12 +62,12 @@ export async function paginate<Row, Out>(
   };
 }
 
-/** Escapes `%`, `_` and `\` for a LIKE pattern used with `ESCAPE '\'`. */
-export function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
-}
-
-/** `column LIKE %text%` with the user's text escaped (SQLite LIKE is case-insensitive for ASCII). */
+/**
+ * `column` contains `text`, case-insensitively for ASCII letters (as SQLite's LIKE is), every character taken
+ * literally. Not `LIKE '%text%'`: D1 refuses LIKE and GLOB patterns over 50 bytes ("LIKE or GLOB pattern too
+ * complex", a 500), which a search of 49 ASCII characters, or fewer with multi-byte letters or escaped `%`/`_`,
+ * already reaches; instr() has no pattern limit and needs no escaping. Neither can use an index.
+ */
 export function contains(column: SQLiteColumn, text: string): SQL {
-  return sql`${column} LIKE ${likePattern(text)} ESCAPE '\\'`;
+  return sql`instr(lower(${column}), lower(${text})) > 0`;
 }

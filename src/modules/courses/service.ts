@@ -78,7 +78,8 @@ async function freeSlug(ctx: TenantContext, base: string): Promise<string> {
     .where(
       and(
         eq(courses.tenantId, ctx.tenantId),
-        sql`(${courses.slug} = ${base} OR ${courses.slug} GLOB ${`${base}-[0-9]*`})`,
+        // substr, not GLOB: D1 refuses LIKE/GLOB patterns over 50 bytes, and slugs reach 64 characters.
+        sql`(${courses.slug} = ${base} OR substr(${courses.slug}, 1, ${base.length + 1}) = ${`${base}-`})`,
       ),
     );
   const used = new Set(taken.map((r) => r.slug));

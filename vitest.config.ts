@@ -1,6 +1,9 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
+// Node's environment (the project has no @types/node; this config runs in Node, the tests in workerd).
+declare const process: { env: Record<string, string | undefined> };
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
@@ -13,6 +16,8 @@ export default defineConfig(async () => {
             PLATFORM_ADMIN_TOKEN: "test-platform-token-0123456789abcdef",
             JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789abcdef",
             ENVIRONMENT: "test",
+            // Cases per operation of the schema-driven fuzzer (test/contract); `npm run fuzz` raises it.
+            FUZZ_RUNS: process.env.FUZZ_RUNS ?? "8",
           },
         },
       }),

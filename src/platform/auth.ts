@@ -90,11 +90,6 @@ export function bearerToken(c: Context<AppEnv>): string | undefined {
   return match?.[1];
 }
 
-/** The permissions an admin principal holds (for scoping keys and roles it creates). */
-export function grantedPermissions(principal: AdminPrincipal): string[] {
-  return principal.permissions;
-}
-
 export function clientIp(c: Context<AppEnv>): string {
   return c.req.header("cf-connecting-ip") ?? c.req.header("x-real-ip") ?? "local";
 }

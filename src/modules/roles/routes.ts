@@ -125,7 +125,3 @@ rolesRouter.openapi(
     return c.body(null, 204);
   },
 );
-
-export const PermissionList = z
-  .array(z.object({ permission: z.string(), description: z.string() }))
-  .openapi("PermissionList");

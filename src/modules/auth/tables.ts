@@ -4,7 +4,7 @@ import { users } from "../users/tables";
 
 /**
  * A sign-in of a staff user or learner. The access token (JWT) names the session; the refresh token is
- * opaque and only its hash is kept. Logout or refresh-token reuse revokes the session.
+ * opaque and only its hash is kept; each refresh replaces it (an old one answers 401). Logout revokes the session.
  */
 export const sessions = sqliteTable(
   "sessions",

@@ -2,16 +2,20 @@ import { env } from "cloudflare:test";
 import { decodeJwt, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { api, type CallOptions, expectProblem, expectStatus } from "./helpers/api";
-import { createLearner, createTenant, lastEvent, PASSWORD, roleId, type TestTenant, unique } from "./helpers/factories";
+import {
+  createLearner,
+  createTenant,
+  freshIp,
+  lastEvent,
+  learnerLogin,
+  learnerSession,
+  PASSWORD,
+  staffSession,
+  type TestTenant,
+  unique,
+} from "./helpers/factories";
 
 const NEW_PASSWORD = "a-brand-new-passphrase-42";
-
-let ipCounter = 0;
-/**
- * A client IP of its own (IPv6 documentation range). Sign-in requests are limited and failures counted per
- * client IP, so sharing one address would couple tests (and test files) to each other.
- */
-const freshIp = () => `2001:db8:a7::${(++ipCounter).toString(16)}:${Math.floor(Math.random() * 0xffff).toString(16)}`;
 
 /** A POST to an auth endpoint from a fresh client IP (unless the caller names one). */
 const authPost = (path: string, options: CallOptions = {}) =>
@@ -34,37 +38,6 @@ function staffLoginRaw(tenant: TestTenant, email: string, password: string, ip?:
     body: { email, password },
     headers: { "cf-connecting-ip": ip ?? freshIp() },
   });
-}
-
-async function learnerLogin(tenant: TestTenant, email: string, password = PASSWORD) {
-  const res = await learnerLoginRaw(tenant, email, password);
-  expectStatus(res, 200);
-  return res.body as { access_token: string; refresh_token: string; user: { id: number } };
-}
-
-/** A signed-in learner (as the factories' learnerSession, from a fresh client IP). */
-async function learnerSession(tenant: TestTenant) {
-  const learner = await createLearner(tenant);
-  const session = await learnerLogin(tenant, learner.email);
-  return { ...learner, token: session.access_token, refreshToken: session.refresh_token };
-}
-
-/** A signed-in staff user with a built-in role (as the factories' staffSession, from a fresh client IP). */
-async function staffSession(tenant: TestTenant, role: string) {
-  const email = `${unique(role)}@example.com`;
-  const created = await api("POST", "/v1/admin/staff", {
-    token: tenant.key,
-    body: { name: `A ${role}`, email, role_id: await roleId(tenant, role), password: PASSWORD },
-  });
-  expectStatus(created, 201);
-  const login = await staffLoginRaw(tenant, email, PASSWORD);
-  expectStatus(login, 200);
-  return {
-    id: created.body.id as number,
-    email,
-    token: login.body.access_token,
-    refreshToken: login.body.refresh_token,
-  };
 }
 
 const b64url = (value: unknown) =>

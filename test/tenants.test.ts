@@ -1,41 +1,22 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { type ApiResponse, api, type CallOptions, expectProblem, expectStatus, platformToken } from "./helpers/api";
-import { createLearner, createTenant, PASSWORD, roleId, type TestTenant, unique } from "./helpers/factories";
+import {
+  createLearner,
+  createTenant,
+  freshIp,
+  learnerSession,
+  PASSWORD,
+  staffSession,
+  type TestTenant,
+  unique,
+} from "./helpers/factories";
 
 const platform = { token: platformToken() };
-
-let ipCounter = 0;
-/** A client IP of its own: sign-in requests are limited per client IP, which would couple tests sharing one. */
-const freshIp = () => `2001:db8:b7::${(++ipCounter).toString(16)}:${Math.floor(Math.random() * 0xffff).toString(16)}`;
 
 /** A POST to an auth endpoint (sign-in, refresh, OAuth token) from a fresh client IP. */
 const authPost = (path: string, options: CallOptions = {}) =>
   api("POST", path, { ...options, headers: { "cf-connecting-ip": freshIp(), ...options.headers } });
-
-/** A signed-in learner, from a fresh client IP. */
-async function learnerSession(tenant: TestTenant) {
-  const learner = await createLearner(tenant);
-  const login = await authPost("/v1/learner/auth/login", {
-    tenant: tenant.slug,
-    body: { email: learner.email, password: PASSWORD },
-  });
-  expectStatus(login, 200);
-  return { ...learner, token: login.body.access_token as string, refreshToken: login.body.refresh_token as string };
-}
-
-/** A signed-in staff user with a built-in role, from a fresh client IP. */
-async function staffSession(tenant: TestTenant, role: string) {
-  const email = `${unique(role)}@example.com`;
-  const created = await api("POST", "/v1/admin/staff", {
-    token: tenant.key,
-    body: { name: `A ${role}`, email, role_id: await roleId(tenant, role), password: PASSWORD },
-  });
-  expectStatus(created, 201);
-  const login = await authPost("/v1/admin/auth/login", { tenant: tenant.slug, body: { email, password: PASSWORD } });
-  expectStatus(login, 200);
-  return { id: created.body.id as number, email, token: login.body.access_token as string };
-}
 
 /** A request body for POST /v1/platform/tenants with a fresh slug and Owner. */
 function tenantBody(overrides: Record<string, unknown> = {}) {

@@ -9,8 +9,12 @@ import { apiClientsRouter, oauthRouter } from "./modules/api-clients/routes";
 import { apiKeysRouter } from "./modules/api-keys/routes";
 import { adminAuth, learnerAuth, platformAuth } from "./modules/auth/middleware";
 import { adminAuthRouter, learnerAuthRouter, PUBLIC_AUTH_PATHS } from "./modules/auth/routes";
+import { catalogRouter } from "./modules/catalog/routes";
 import { categoriesRouter } from "./modules/categories/routes";
+import { modulesRouter } from "./modules/content-modules/routes";
 import { coursesRouter } from "./modules/courses/routes";
+import { learningPathsRouter } from "./modules/learning-paths/routes";
+import { ratingsRouter } from "./modules/ratings/routes";
 import { rolesRouter } from "./modules/roles/routes";
 import { systemRouter } from "./modules/system/routes";
 import { tenantsRouter } from "./modules/tenants/routes";
@@ -39,6 +43,10 @@ const routers = [
   learnersRouter,
   categoriesRouter,
   coursesRouter,
+  modulesRouter,
+  learningPathsRouter,
+  ratingsRouter,
+  catalogRouter,
 ];
 
 const unlessPublic =
@@ -156,7 +164,13 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
       { name: "API clients (OAuth)", description: "Client-credentials applications." },
       { name: "Learners", description: "Learners managed by the academy." },
       { name: "Categories", description: "Typed categories." },
-      { name: "Courses", description: "Courses (the catalog)." },
+      { name: "Courses", description: "Courses: settings, publishing, clone, quick edit, bulk delete." },
+      { name: "Curriculum", description: "A course's sections and the modules placed in them." },
+      { name: "Modules", description: "Reusable content items of every type, placed into courses." },
+      { name: "Learning paths", description: "Ordered series of courses." },
+      { name: "Ratings", description: "Learners' course ratings and reviews." },
+      { name: "Public catalog", description: "What anyone may see of an academy: published courses and paths." },
+      { name: "Learner courses", description: "A signed-in learner's view of courses." },
     ],
   });
   // Say in each admin operation's description which permission it needs.

@@ -250,3 +250,15 @@ export async function resolveTenant(c: Context<AppEnv>): Promise<TenantRow> {
   if (row.status !== "active") throw ApiError.forbidden("This academy is suspended.");
   return row;
 }
+
+/**
+ * The statement that marks the tenant's public catalog as changed: put it in the same batch as any write that
+ * changes what `/v1/public/*` shows (a course, its curriculum, a learning path, a category). The catalog's
+ * ETags and cache keys carry `catalog_version`, so the next read misses the cache and sees the change.
+ */
+export function catalogChanged(db: Db, tenantId: number) {
+  return db
+    .update(tenants)
+    .set({ catalogVersion: sql`${tenants.catalogVersion} + 1` })
+    .where(eq(tenants.id, tenantId));
+}

@@ -10,6 +10,8 @@ export const tenants = sqliteTable("tenants", {
     .default("active"),
   locale: text("locale").notNull().default("en"),
   timezone: text("timezone").notNull().default("UTC"),
+  // Grows with every change visible in the public catalog: the catalog's cache keys and ETags carry it.
+  catalogVersion: integer("catalog_version").notNull().default(1),
   settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
   createdAt: text("created_at").notNull(),
   updatedAt: text("updated_at").notNull(),

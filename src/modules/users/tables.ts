@@ -23,6 +23,9 @@ export const users = sqliteTable(
       .notNull()
       .default("active"),
     pictureSrc: text("picture_src"),
+    // The public instructor profile of staff who teach (name, headline, bio, picture).
+    headline: text("headline"),
+    bio: text("bio"),
     companyName: text("company_name"),
     paypalEmail: text("paypal_email"),
     emailUnsubscribe: integer("email_unsubscribe", { mode: "boolean" }).notNull().default(false),

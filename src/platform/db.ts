@@ -1,3 +1,5 @@
+import type { SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/d1";
 import * as schema from "../db/schema";
 import type { Db } from "./env";
@@ -13,4 +15,15 @@ export function chunk<T>(items: T[], columnsPerRow: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/**
+ * A raw SQL statement that can go into `db.batch([...])`. drizzle's `db.run(sql)` cannot: on D1 its batch
+ * path binds parameters on a prepared statement that `SQLiteRaw` never creates (drizzle-orm 0.45), so a raw
+ * statement with parameters throws inside the batch. This gives it that statement.
+ */
+export function batchableRaw(db: Db, query: SQL): BatchItem<"sqlite"> {
+  const raw = db.run(query) as unknown as { stmt?: D1PreparedStatement; getQuery(): { sql: string } };
+  raw.stmt = (db as unknown as { $client: D1Database }).$client.prepare(raw.getQuery().sql);
+  return raw as unknown as BatchItem<"sqlite">;
 }

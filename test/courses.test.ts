@@ -435,6 +435,32 @@ describe("courses: delete, restore, bulk delete, quick edit", () => {
     });
   });
 
+  it("quick-edits and bulk-deletes 100 courses in one request each (D1's 100-parameter limit)", async () => {
+    const now = new Date().toISOString();
+    const slugs = Array.from({ length: 100 }, (_, i) => unique(`many-${i}`));
+    await env.DB.batch(
+      slugs.map((slug) =>
+        env.DB.prepare(
+          "INSERT INTO courses (tenant_id, name, slug, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+        ).bind(t.id, slug, slug, now, now),
+      ),
+    );
+    const rows = await env.DB.prepare(`SELECT id FROM courses WHERE tenant_id = ? AND slug LIKE 'many-%'`)
+      .bind(t.id)
+      .all<{ id: number }>();
+    const ids = rows.results.map((r) => r.id);
+    expect(ids).toHaveLength(100);
+    const edited = await api("PATCH", "/v1/admin/courses", {
+      token: t.key,
+      body: { items: ids.map((id, i) => ({ id, slug: `renamed-${t.id}-${i}` })) },
+    });
+    expectStatus(edited, 200);
+    expect(edited.body.data).toHaveLength(100);
+    const deleted = await api("POST", "/v1/admin/courses/bulk-delete", { token: t.key, body: { ids } });
+    expectStatus(deleted, 200);
+    expect(deleted.body.deleted).toHaveLength(100);
+  });
+
   it("refuses duplicate ids, publishing and unknown fields in quick edit", async () => {
     const c = await createCourse(t);
     const dup = await api("PATCH", "/v1/admin/courses", {

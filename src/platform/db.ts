@@ -1,6 +1,7 @@
-import type { SQL } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/d1";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import * as schema from "../db/schema";
 import type { Db } from "./env";
 
@@ -26,4 +27,12 @@ export function batchableRaw(db: Db, query: SQL): BatchItem<"sqlite"> {
   const raw = db.run(query) as unknown as { stmt?: D1PreparedStatement; getQuery(): { sql: string } };
   raw.stmt = (db as unknown as { $client: D1Database }).$client.prepare(raw.getQuery().sql);
   return raw as unknown as BatchItem<"sqlite">;
+}
+
+/**
+ * `column IN (...values)` as ONE bound parameter (a JSON array read by json_each): lists of any length stay
+ * under D1's 100 parameters per statement, and SQLite still searches the column's index for each value.
+ */
+export function inList(column: SQLiteColumn | SQL, values: readonly (number | string)[]): SQL {
+  return sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`;
 }

@@ -1,6 +1,7 @@
-import { and, asc, eq, gt, gte, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, isNull, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { TenantContext } from "../../platform/auth";
+import { inList } from "../../platform/db";
 import { ApiError, type FieldError } from "../../platform/errors";
 import { outboxInsert } from "../../platform/events";
 import { nowIso } from "../../platform/time";
@@ -570,5 +571,5 @@ export async function placementsOfModules(ctx: TenantContext, moduleIds: number[
   return ctx.db
     .select()
     .from(coursePlacements)
-    .where(and(eq(coursePlacements.tenantId, ctx.tenantId), inArray(coursePlacements.moduleId, moduleIds)));
+    .where(and(eq(coursePlacements.tenantId, ctx.tenantId), inList(coursePlacements.moduleId, moduleIds)));
 }

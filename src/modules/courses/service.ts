@@ -1,7 +1,7 @@
-import { and, asc, eq, inArray, isNotNull, isNull, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { TenantContext } from "../../platform/auth";
-import { batchableRaw, chunk } from "../../platform/db";
+import { batchableRaw, chunk, inList } from "../../platform/db";
 import { ApiError, type FieldError } from "../../platform/errors";
 import { outboxInsert } from "../../platform/events";
 import { contains, type ListParams, orderBy, paginate } from "../../platform/pagination";
@@ -163,11 +163,11 @@ async function relationsOf(ctx: TenantContext, courseIds: number[]) {
     ctx.db
       .select()
       .from(courseCategories)
-      .where(and(eq(courseCategories.tenantId, ctx.tenantId), inArray(courseCategories.courseId, courseIds))),
+      .where(and(eq(courseCategories.tenantId, ctx.tenantId), inList(courseCategories.courseId, courseIds))),
     ctx.db
       .select()
       .from(courseInstructors)
-      .where(and(eq(courseInstructors.tenantId, ctx.tenantId), inArray(courseInstructors.courseId, courseIds)))
+      .where(and(eq(courseInstructors.tenantId, ctx.tenantId), inList(courseInstructors.courseId, courseIds)))
       .orderBy(asc(courseInstructors.position)),
   ]);
   for (const r of categoryRows) categories.set(r.courseId, [...(categories.get(r.courseId) ?? []), r.categoryId]);
@@ -274,7 +274,7 @@ async function takenSlugs(ctx: TenantContext, slugs: string[], exceptIds: number
   const rows = await ctx.db
     .select({ id: courses.id, slug: courses.slug })
     .from(courses)
-    .where(and(eq(courses.tenantId, ctx.tenantId), inArray(courses.slug, slugs)));
+    .where(and(eq(courses.tenantId, ctx.tenantId), inList(courses.slug, slugs)));
   return new Set(rows.filter((r) => !exceptIds.includes(r.id)).map((r) => r.slug));
 }
 
@@ -293,7 +293,7 @@ async function assertInstructors(ctx: TenantContext, ids: number[], path: string
   const rows = await ctx.db
     .select({ id: users.id })
     .from(users)
-    .where(and(eq(users.tenantId, ctx.tenantId), eq(users.kind, "staff"), inArray(users.id, ids)));
+    .where(and(eq(users.tenantId, ctx.tenantId), eq(users.kind, "staff"), inList(users.id, ids)));
   const known = new Set(rows.map((r) => r.id));
   const errors = ids
     .map((id, i) => ({ id, i }))
@@ -307,7 +307,7 @@ async function assertModules(ctx: TenantContext, ids: number[], path: string) {
   const rows = await ctx.db
     .select({ id: contentModules.id })
     .from(contentModules)
-    .where(and(eq(contentModules.tenantId, ctx.tenantId), inArray(contentModules.id, ids)));
+    .where(and(eq(contentModules.tenantId, ctx.tenantId), inList(contentModules.id, ids)));
   const known = new Set(rows.map((r) => r.id));
   const errors = ids
     .map((id, i) => ({ id, i }))
@@ -526,10 +526,7 @@ async function pathsUsing(ctx: TenantContext, courseIds: number[]) {
   const rows = await ctx.db.all<{ course_id: number; id: number; name: string }>(
     sql`SELECT s.course_id, p.id, p.name FROM learning_path_steps s JOIN learning_paths p ON p.id = s.path_id
         WHERE s.tenant_id = ${ctx.tenantId} AND p.tenant_id = ${ctx.tenantId}
-        AND s.course_id IN (${sql.join(
-          courseIds.map((id) => sql`${id}`),
-          sql`, `,
-        )}) ORDER BY s.course_id, p.id`,
+        AND ${inList(sql`s.course_id`, courseIds)} ORDER BY s.course_id, p.id`,
   );
   for (const r of rows) usage.set(r.course_id, [...(usage.get(r.course_id) ?? []), { id: r.id, name: r.name }]);
   return usage;
@@ -544,7 +541,7 @@ export async function deleteCourses(ctx: TenantContext, ids: number[], force: bo
   const rows = await ctx.db
     .select({ id: courses.id, name: courses.name })
     .from(courses)
-    .where(and(eq(courses.tenantId, ctx.tenantId), inArray(courses.id, wanted), isNull(courses.deletedAt)));
+    .where(and(eq(courses.tenantId, ctx.tenantId), inList(courses.id, wanted), isNull(courses.deletedAt)));
   const known = new Set(rows.map((r) => r.id));
   const missing = ids.map((id, i) => ({ id, i })).filter(({ id }) => !known.has(id));
   if (missing.length) {
@@ -562,20 +559,16 @@ export async function deleteCourses(ctx: TenantContext, ids: number[], force: bo
     );
   }
   const now = nowIso();
-  const inIds = sql.join(
-    wanted.map((id) => sql`${id}`),
-    sql`, `,
-  );
   await ctx.db.batch([
     ctx.db
       .update(courses)
       .set({ deletedAt: now, updatedAt: now, version: sql`${courses.version} + 1` })
-      .where(and(eq(courses.tenantId, ctx.tenantId), inArray(courses.id, wanted))),
+      .where(and(eq(courses.tenantId, ctx.tenantId), inList(courses.id, wanted))),
     ...(usage.size
       ? [
           batchableRaw(
             ctx.db,
-            sql`DELETE FROM learning_path_steps WHERE tenant_id = ${ctx.tenantId} AND course_id IN (${inIds})`,
+            sql`DELETE FROM learning_path_steps WHERE tenant_id = ${ctx.tenantId} AND ${inList(sql`course_id`, wanted)}`,
           ),
         ]
       : []),
@@ -623,7 +616,7 @@ export async function quickEditCourses(ctx: TenantContext, items: QuickEditItem[
   const rows = await ctx.db
     .select({ id: courses.id, slug: courses.slug })
     .from(courses)
-    .where(and(eq(courses.tenantId, ctx.tenantId), inArray(courses.id, ids), isNull(courses.deletedAt)));
+    .where(and(eq(courses.tenantId, ctx.tenantId), inList(courses.id, ids), isNull(courses.deletedAt)));
   const known = new Set(rows.map((r) => r.id));
   items.forEach((item, i) => {
     if (!known.has(item.id)) errors.push({ path: `items.${i}.id`, message: `Course ${item.id} was not found.` });
@@ -683,7 +676,7 @@ export async function quickEditCourses(ctx: TenantContext, items: QuickEditItem[
   const updated = await ctx.db
     .select()
     .from(courses)
-    .where(and(eq(courses.tenantId, ctx.tenantId), inArray(courses.id, ids)));
+    .where(and(eq(courses.tenantId, ctx.tenantId), inList(courses.id, ids)));
   const byId = new Map((await withRelations(ctx, updated)).map((c) => [c.id, c]));
   return { data: ids.map((id) => byId.get(id) as CourseView) };
 }

@@ -1,5 +1,6 @@
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { TenantContext } from "../../platform/auth";
+import { inList } from "../../platform/db";
 import type { Db } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
 import { coursePlacements, courses } from "./tables";
@@ -12,7 +13,7 @@ export async function coursesUsingModules(ctx: TenantContext, moduleIds: number[
     .select({ moduleId: coursePlacements.moduleId, id: courses.id, name: courses.name })
     .from(coursePlacements)
     .innerJoin(courses, and(eq(courses.id, coursePlacements.courseId), eq(courses.tenantId, ctx.tenantId)))
-    .where(and(eq(coursePlacements.tenantId, ctx.tenantId), inArray(coursePlacements.moduleId, moduleIds)))
+    .where(and(eq(coursePlacements.tenantId, ctx.tenantId), inList(coursePlacements.moduleId, moduleIds)))
     .orderBy(coursePlacements.moduleId, courses.id);
   for (const r of rows) usage.set(r.moduleId, [...(usage.get(r.moduleId) ?? []), { id: r.id, name: r.name }]);
   return usage;
@@ -29,10 +30,7 @@ export function touchCoursesUsingModules(db: Db, tenantId: number, moduleIds: nu
     .where(
       and(
         eq(courses.tenantId, tenantId),
-        sql`${courses.id} IN (SELECT course_id FROM course_placements WHERE tenant_id = ${tenantId} AND module_id IN (${sql.join(
-          moduleIds.map((id) => sql`${id}`),
-          sql`, `,
-        )}))`,
+        sql`${courses.id} IN (SELECT course_id FROM course_placements WHERE tenant_id = ${tenantId} AND ${inList(sql`module_id`, moduleIds)})`,
       ),
     );
 }
@@ -43,7 +41,7 @@ export async function assertCoursesExist(ctx: TenantContext, ids: number[], path
   const found = await ctx.db
     .select({ id: courses.id })
     .from(courses)
-    .where(and(eq(courses.tenantId, ctx.tenantId), inArray(courses.id, ids), isNull(courses.deletedAt)));
+    .where(and(eq(courses.tenantId, ctx.tenantId), inList(courses.id, ids), isNull(courses.deletedAt)));
   const known = new Set(found.map((r) => r.id));
   const missing = ids.filter((id) => !known.has(id));
   if (missing.length) {

@@ -145,7 +145,8 @@ async function seed(worker, platformToken) {
     await call("GET", "/v1/admin/courses?q=Welcome&per_page=100", { auth: adminKey }),
     "List courses",
   );
-  if (!courses.data.some((c) => c.slug === "welcome-to-lectern")) {
+  const course =
+    courses.data.find((c) => c.slug === "welcome-to-lectern") ??
     must(
       await call("POST", "/v1/admin/courses", {
         auth: adminKey,
@@ -159,8 +160,7 @@ async function seed(worker, platformToken) {
       }),
       "Create course",
     );
-  }
-
+  await seedCurriculum(adminKey, course);
   return {
     base_url: BASE_URL,
     platform_token: platformToken,
@@ -169,6 +169,57 @@ async function seed(worker, platformToken) {
     owner: { email: owner.email, password: owner.password },
     learner,
   };
+}
+
+/** Two sections with five modules of different types, a learning path, both published (once). */
+async function seedCurriculum(adminKey, course) {
+  const outline = must(
+    await call("GET", `/v1/admin/courses/${course.id}/curriculum`, { auth: adminKey }),
+    "Read curriculum",
+  );
+  if (outline.sections.length === 0) {
+    const plan = [
+      ["Start here", [
+        { type: "text", name: "How this academy works", settings: { body: "Welcome! Read this first." } },
+        { type: "video", name: "A two-minute tour", settings: { url: "https://videos.example.com/tour.mp4" } },
+        { type: "pdf", name: "Cheat sheet", settings: { url: "https://files.example.com/cheat-sheet.pdf" } },
+      ]],
+      ["Check yourself", [
+        { type: "quiz", name: "Warm-up quiz" },
+        { type: "assignment", name: "Introduce yourself" },
+      ]],
+    ];
+    for (const [name, modules] of plan) {
+      const section = must(
+        await call("POST", `/v1/admin/courses/${course.id}/sections`, { auth: adminKey, body: { name } }),
+        "Create section",
+      );
+      for (const module of modules) {
+        const created = must(await call("POST", "/v1/admin/modules", { auth: adminKey, body: module }), "Create module");
+        must(
+          await call("POST", `/v1/admin/courses/${course.id}/sections/${section.id}/placements`, {
+            auth: adminKey,
+            body: { module_id: created.id },
+          }),
+          "Place module",
+        );
+      }
+    }
+  }
+  if (course.status !== "published") {
+    must(await call("POST", `/v1/admin/courses/${course.id}/publish`, { auth: adminKey }), "Publish course");
+  }
+  const paths = must(await call("GET", "/v1/admin/learning-paths?per_page=100", { auth: adminKey }), "List paths");
+  if (!paths.data.some((p) => p.slug === "first-steps")) {
+    const path = must(
+      await call("POST", "/v1/admin/learning-paths", {
+        auth: adminKey,
+        body: { name: "First steps", slug: "first-steps", steps: [{ course_id: course.id }] },
+      }),
+      "Create learning path",
+    );
+    must(await call("POST", `/v1/admin/learning-paths/${path.id}/publish`, { auth: adminKey }), "Publish path");
+  }
 }
 
 const vars = readVars();
@@ -187,7 +238,8 @@ try {
   writeFileSync(CREDENTIALS, `${JSON.stringify(credentials, null, 2)}\n`);
   console.log(`\nDemo academy ready. Credentials (also in ${CREDENTIALS}):\n`);
   console.log(JSON.stringify(credentials, null, 2));
-  console.log(`\nTry: curl -H "Authorization: Bearer ${credentials.admin_api_key}" ${BASE_URL}/v1/admin/courses\n`);
+  console.log(`\nTry: curl -H "Authorization: Bearer ${credentials.admin_api_key}" ${BASE_URL}/v1/admin/courses`);
+  console.log(`     curl -H "X-Tenant: demo" ${BASE_URL}/v1/public/catalog\n`);
 } finally {
   await worker.stop();
 }

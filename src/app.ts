@@ -12,6 +12,7 @@ import { adminAuthRouter, learnerAuthRouter, PUBLIC_AUTH_PATHS } from "./modules
 import { catalogRouter } from "./modules/catalog/routes";
 import { categoriesRouter } from "./modules/categories/routes";
 import { modulesRouter } from "./modules/content-modules/routes";
+import { curriculumRouter } from "./modules/courses/curriculum.routes";
 import { coursesRouter } from "./modules/courses/routes";
 import { learningPathsRouter } from "./modules/learning-paths/routes";
 import { ratingsRouter } from "./modules/ratings/routes";
@@ -20,9 +21,12 @@ import { systemRouter } from "./modules/system/routes";
 import { tenantsRouter } from "./modules/tenants/routes";
 import { learnersRouter } from "./modules/users/learners.routes";
 import { staffRouter } from "./modules/users/staff.routes";
+import { registerEventWebhooks } from "./modules/webhooks/catalog";
+import { webhooksRouter } from "./modules/webhooks/routes";
 import { createDb } from "./platform/db";
 import type { AppEnv } from "./platform/env";
 import { ApiError, problemResponse, toApiError } from "./platform/errors";
+import { sendEventsAfterWrites } from "./platform/events";
 import { createRouter } from "./platform/openapi";
 import { authRateLimit, writeRateLimit } from "./platform/rate-limit";
 
@@ -43,10 +47,12 @@ const routers = [
   learnersRouter,
   categoriesRouter,
   coursesRouter,
+  curriculumRouter,
   modulesRouter,
   learningPathsRouter,
   ratingsRouter,
   catalogRouter,
+  webhooksRouter,
 ];
 
 const unlessPublic =
@@ -64,8 +70,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
       // Bearer tokens, never cookies: any origin may call the API from a browser.
       origin: "*",
       allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      allowHeaders: ["Authorization", "Content-Type", "X-Tenant", "X-Request-Id", "Idempotency-Key"],
-      exposeHeaders: ["X-Request-Id", "Location", "Retry-After", "WWW-Authenticate"],
+      allowHeaders: ["Authorization", "Content-Type", "X-Tenant", "X-Request-Id", "Idempotency-Key", "If-None-Match"],
+      exposeHeaders: ["X-Request-Id", "Location", "Retry-After", "WWW-Authenticate", "ETag"],
       maxAge: 86_400,
     }),
     async (c, next) => {
@@ -86,9 +92,18 @@ export function createApp(): OpenAPIHono<AppEnv> {
         problemResponse(c, new ApiError(413, `Request bodies are limited to ${MAX_JSON_BODY_BYTES} bytes.`)),
     }),
   );
+  // The events a write recorded go to EVENTS after the response (DESIGN.md section 7).
+  app.use("/v1/*", sendEventsAfterWrites);
   app.use("/v1/platform/*", platformAuth);
   app.use("/v1/admin/*", unlessPublic(adminAuth), writeRateLimit);
   app.use("/v1/learner/*", unlessPublic(learnerAuth), writeRateLimit);
+  // The public surface (catalog, landing pages): no credential and no write limit (it only reads); the academy
+  // comes from X-Tenant or the Host, so shared caches must key on X-Tenant too. Its GET handlers replace the
+  // no-store above with `Cache-Control: public, ...` and an ETag.
+  app.use("/v1/public/*", async (c, next) => {
+    await next();
+    c.header("Vary", "X-Tenant", { append: true });
+  });
   app.use("/v1/oauth/token", authRateLimit);
   app.use("/v1/admin/auth/*", (c, next) => (PUBLIC_AUTH_PATHS.has(c.req.path) ? authRateLimit(c, next) : next()));
   app.use("/v1/learner/auth/*", (c, next) => (PUBLIC_AUTH_PATHS.has(c.req.path) ? authRateLimit(c, next) : next()));
@@ -96,6 +111,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   for (const router of routers) app.route("/", router);
 
   registerSecuritySchemes(app);
+  registerEventWebhooks(app.openAPIRegistry);
   let document: unknown;
   app.get("/openapi.json", (c) => {
     document ??= openApiDocument(app);
@@ -171,6 +187,11 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
       { name: "Ratings", description: "Learners' course ratings and reviews." },
       { name: "Public catalog", description: "What anyone may see of an academy: published courses and paths." },
       { name: "Learner courses", description: "A signed-in learner's view of courses." },
+      {
+        name: "Webhooks",
+        description: "Endpoints that receive the academy's events, signed per Standard Webhooks; delivery logs.",
+      },
+      { name: "Events", description: "The domain event types and their payloads (see `webhooks`)." },
     ],
   });
   // Say in each admin operation's description which permission it needs.

@@ -1,4 +1,6 @@
 import { createApp } from "./app";
+import { deadLetterDeliveries, deliverWebhooks, fanOutEvents } from "./modules/webhooks/consumers";
+import { type DeliveryMessage, pruneDeliveries, QUEUES, requeueStalledDeliveries } from "./modules/webhooks/queue";
 import { createDb } from "./platform/db";
 import type { Env, EventMessage } from "./platform/env";
 import { problemBody } from "./platform/errors";
@@ -34,15 +36,37 @@ export default {
   },
 
   /**
-   * EVENTS: the outbox's domain events. Fan-out to webhook endpoints arrives with the webhooks module;
-   * until then each event is acknowledged (it stays in the outbox table for later replay).
+   * EVENTS: the outbox's domain events, fanned out to webhook endpoints. WEBHOOK_DELIVERIES: one message per
+   * event and endpoint, sent signed and retried; its dead letters are marked failed. Other queues (JOBS) have no
+   * work yet and are acknowledged.
    */
-  async queue(batch: MessageBatch<EventMessage>, _env: Env) {
-    for (const message of batch.messages) message.ack();
+  async queue(batch: MessageBatch<unknown>, env: Env) {
+    switch (batch.queue) {
+      case QUEUES.events:
+        return fanOutEvents(batch as MessageBatch<EventMessage>, env);
+      case QUEUES.deliveries:
+        return deliverWebhooks(batch as MessageBatch<DeliveryMessage>, env);
+      case QUEUES.deliveriesDeadLetter:
+        return deadLetterDeliveries(batch as MessageBatch<DeliveryMessage>, env);
+      default:
+        batch.ackAll();
+    }
   },
 
-  /** Every minute: resend outbox rows whose send after commit failed (nothing is lost). */
+  /**
+   * Every minute: send outbox rows whose send after commit failed (nothing is lost), queue deliveries whose
+   * message was never sent, and drop delivery logs past their retention.
+   */
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext) {
-    ctx.waitUntil(flushOutbox(env, createDb(env.DB), undefined, 500));
+    const db = createDb(env.DB);
+    const log = (what: string) => (err: unknown) =>
+      console.error(JSON.stringify({ level: "error", message: `${what} failed`, error: String(err) }));
+    ctx.waitUntil(
+      Promise.all([
+        flushOutbox(env, db, undefined, 500).catch(log("outbox sweep")),
+        requeueStalledDeliveries(env, db).catch(log("delivery re-queue")),
+        pruneDeliveries(db).catch(log("delivery pruning")),
+      ]),
+    );
   },
-} satisfies ExportedHandler<Env, EventMessage>;
+} satisfies ExportedHandler<Env, unknown>;

@@ -30,7 +30,14 @@ let b: TestTenant;
 let aLearnerToken: string;
 let revokedKey: string;
 /** One resource of tenant A per path with an id, filled in beforeAll. */
-const resourcesOfA: Record<string, string> = {};
+/**
+ * Tenant A's resource behind each parameterised admin path: a concrete path (read back with GET before and
+ * after tenant B's call), or `{ url, read }` for sub-resources and actions (`/courses/1/publish` is called,
+ * `/courses/1` is read back).
+ */
+type SweepEntry = string | { url: string; read: string; body?: unknown };
+const resourcesOfA: Record<string, SweepEntry> = {};
+const readPathOf = (entry: SweepEntry) => (typeof entry === "string" ? entry : entry.read);
 
 async function expiredToken(aud: "admin" | "learner", tenantId: number) {
   return new SignJWT({ tid: tenantId, sid: 1 })
@@ -103,10 +110,84 @@ beforeAll(async () => {
     "/v1/admin/api-clients/{id}/rotate-secret": `/v1/admin/api-clients/${client.body.id}`,
     "/v1/admin/categories/{id}": `/v1/admin/categories/${category.body.id}`,
     "/v1/admin/courses/{id}": `/v1/admin/courses/${course.body.id}`,
+    ...(await curriculumOfA(course.body.id)),
+    ...(await learningPathOfA(course.body.id)),
+    ...(await moduleOfA()),
+    ...(await ratingsOfA()),
     "/v1/platform/tenants/{id}": `/v1/platform/tenants/${a.id}`,
     "/v1/platform/tenants/{id}/api-keys": `/v1/platform/tenants/${a.id}`,
   });
 });
+
+/** A section and a placement in tenant A's course, and the sweep entries of the course's sub-paths. */
+async function curriculumOfA(courseId: number) {
+  const base = `/v1/admin/courses/${courseId}`;
+  const section = await api("POST", `${base}/sections`, { token: a.key, body: { name: "Week 1" } });
+  const module = await api("POST", "/v1/admin/modules", { token: a.key, body: { type: "text", name: unique("Mod") } });
+  const placement = await api("POST", `${base}/sections/${section.body.id}/placements`, {
+    token: a.key,
+    body: { module_id: module.body.id },
+  });
+  const sectionPath = `${base}/sections/${section.body.id}`;
+  const placementPath = `${base}/placements/${placement.body.id}`;
+  return {
+    "/v1/admin/courses/{id}/publish": { url: `${base}/publish`, read: base },
+    "/v1/admin/courses/{id}/restore": { url: `${base}/restore`, read: base },
+    "/v1/admin/courses/{id}/clone": { url: `${base}/clone`, read: base },
+    "/v1/admin/courses/{id}/curriculum": { url: `${base}/curriculum`, read: `${base}/curriculum`, body: { sections: [] } },
+    "/v1/admin/courses/{id}/sections": { url: `${base}/sections`, read: `${base}/curriculum`, body: { name: "B's" } },
+    "/v1/admin/courses/{id}/sections/{sectionId}": sectionPath,
+    "/v1/admin/courses/{id}/sections/{sectionId}/placements": {
+      url: `${sectionPath}/placements`,
+      read: sectionPath,
+      body: { module_id: module.body.id },
+    },
+    "/v1/admin/courses/{id}/placements/{placementId}": placementPath,
+  };
+}
+
+/** A module of tenant A, and the sweep entries of the module paths. */
+async function moduleOfA() {
+  const module = await api("POST", "/v1/admin/modules", { token: a.key, body: { type: "video", name: unique("Mod") } });
+  const path = `/v1/admin/modules/${module.body.id}`;
+  return { "/v1/admin/modules/{id}": path, "/v1/admin/modules/{id}/clone": { url: `${path}/clone`, read: path } };
+}
+
+/** A published course of tenant A rated by A's learner, and the sweep entries of the ratings paths. */
+async function ratingsOfA() {
+  const course = await api("POST", "/v1/admin/courses", { token: a.key, body: { name: unique("Rated") } });
+  const base = `/v1/admin/courses/${course.body.id}`;
+  const section = await api("POST", `${base}/sections`, { token: a.key, body: { name: "Only" } });
+  const module = await api("POST", "/v1/admin/modules", { token: a.key, body: { type: "text", name: unique("Mod") } });
+  await api("POST", `${base}/sections/${section.body.id}/placements`, {
+    token: a.key,
+    body: { module_id: module.body.id },
+  });
+  await api("POST", `${base}/publish`, { token: a.key });
+  const rating = await api("PUT", `/v1/learner/courses/${course.body.id}/ratings`, {
+    token: aLearnerToken,
+    body: { rating: 4 },
+  });
+  return {
+    "/v1/admin/courses/{id}/ratings": `${base}/ratings`,
+    "/v1/admin/courses/{id}/ratings/{ratingId}": `${base}/ratings/${rating.body.id}`,
+  };
+}
+
+/** A learning path of tenant A (one step: its course) and the sweep entries of its paths. */
+async function learningPathOfA(courseId: number) {
+  const path = await api("POST", "/v1/admin/learning-paths", {
+    token: a.key,
+    body: { name: unique("Path"), steps: [{ course_id: courseId }] },
+  });
+  const base = `/v1/admin/learning-paths/${path.body.id}`;
+  return {
+    "/v1/admin/learning-paths/{id}": base,
+    "/v1/admin/learning-paths/{id}/steps": { url: `${base}/steps`, read: base },
+    "/v1/admin/learning-paths/{id}/publish": { url: `${base}/publish`, read: base },
+    "/v1/admin/learning-paths/{id}/clone": { url: `${base}/clone`, read: base },
+  };
+}
 
 const needs = (op: Operation, scheme: string) => op.security.some((s) => scheme in s);
 
@@ -198,12 +279,17 @@ describe("every operation of openapi.json", () => {
   it("answers 404 to tenant B for each of tenant A's resources, and A's resource is unchanged", async () => {
     const admin = operations.filter((o) => needs(o, "adminBearer") && o.path.includes("{"));
     for (const op of admin) {
-      const target = resourcesOfA[op.path];
-      const url = op.path.endsWith("/rotate-secret") ? `${target}/rotate-secret` : target;
+      const entry = resourcesOfA[op.path];
+      const target = readPathOf(entry);
+      const url = typeof entry !== "string" ? entry.url : op.path.endsWith("/rotate-secret") ? `${target}/rotate-secret` : target;
       const readPath = target;
       const before = await api("GET", readPath, { token: a.key });
       expect(before.status, `A can read ${readPath}`).toBe(200);
-      const res = await api(op.method.toUpperCase(), url, { token: b.key, ...bodyFor(op.method) });
+      // A valid body where the operation needs one, so only the tenant can make the answer a 404.
+      const hasBody = op.method !== "get" && op.method !== "delete";
+      const body =
+        hasBody && typeof entry !== "string" && entry.body !== undefined ? { body: entry.body } : bodyFor(op.method);
+      const res = await api(op.method.toUpperCase(), url, { token: b.key, ...body });
       expectProblem(res, 404);
       const after = await api("GET", readPath, { token: a.key });
       expect(after.body, `${op.method} ${op.path} by tenant B changed tenant A's resource`).toEqual(before.body);
@@ -221,8 +307,9 @@ describe("every operation of openapi.json", () => {
       expect(res.text, `${op.path} leaks tenant A`).not.toContain(a.slug);
       // A's resource of the same collection is not among B's items.
       const collection = op.path.replace(/\/lookup$/, "");
-      const aPath = resourcesOfA[`${collection}/{id}`];
-      if (!aPath) continue;
+      const aEntry = resourcesOfA[`${collection}/{id}`];
+      if (!aEntry) continue;
+      const aPath = readPathOf(aEntry);
       const aId = Number(aPath.split("/").pop());
       const items: { id?: number; value?: number }[] = Array.isArray(res.body) ? res.body : res.body.data;
       expect(

@@ -10,4 +10,5 @@ export * from "../modules/ratings/tables";
 export * from "../modules/roles/tables";
 export * from "../modules/tenants/tables";
 export * from "../modules/users/tables";
+export * from "../modules/webhooks/tables";
 export * from "../platform/tables";

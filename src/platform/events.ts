@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, isNull } from "drizzle-orm";
-import type { Db, Env, EventMessage } from "./env";
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv, Db, Env, EventMessage } from "./env";
 import { outbox } from "./tables";
 import { nowIso } from "./time";
 
@@ -32,3 +33,28 @@ export async function flushOutbox(env: Env, db: Db, tenantId?: number, limit = 1
     );
   return rows.length;
 }
+
+const READS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * After every successful write request, the events it recorded go to EVENTS (DESIGN.md section 7: "after
+ * commit EVENTS.send"), after the response, in `waitUntil`. The request's academy when the caller has one,
+ * otherwise any unsent rows (platform and sign-in requests). A failed send only delays the events: the cron
+ * sweeps what is left unsent every minute. Sending a row twice is harmless (consumers are idempotent).
+ */
+export const sendEventsAfterWrites: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  if (READS.has(c.req.method) || c.res.status >= 400) return;
+  const principal = c.get("principal");
+  const tenantId = principal && principal.kind !== "platform" ? principal.tenantId : undefined;
+  const work = flushOutbox(c.env, c.get("db"), tenantId, 100).catch((err) =>
+    console.error(
+      JSON.stringify({ level: "warn", message: "outbox send failed; the cron retries", error: String(err) }),
+    ),
+  );
+  try {
+    c.executionCtx.waitUntil(work);
+  } catch {
+    // No execution context (some test harnesses): the promise still runs.
+  }
+};

@@ -26,6 +26,8 @@ export const Staff = z
     ...personFields,
     role_id: z.number().int(),
     role: z.string().openapi({ example: "instructor", description: "The key of the staff user's role" }),
+    headline: z.string().nullable().openapi({ description: "Instructor profile: a one-line headline" }),
+    bio: z.string().nullable().openapi({ description: "Instructor profile: a longer biography" }),
   })
   .openapi("Staff");
 
@@ -35,6 +37,12 @@ export const Learner = z
     external_id: z.string().nullable().openapi({ description: "Your own id for this learner" }),
   })
   .openapi("Learner");
+
+/** The public instructor profile of staff who teach (shown with their courses). */
+const instructorProfileFields = {
+  headline: z.string().trim().max(200).nullish().openapi({ example: "Statistician and teacher" }),
+  bio: z.string().max(5000).nullish().openapi({ description: "Instructor biography (plain text)" }),
+};
 
 const editableFields = {
   name: Name,
@@ -50,6 +58,7 @@ const editableFields = {
 export const StaffCreate = z
   .strictObject({
     ...editableFields,
+    ...instructorProfileFields,
     email: Email,
     role_id: z.number().int().positive().openapi({ description: "One of GET /v1/admin/roles" }),
     password: Password.optional().openapi({ description: "Optional; without it the user sets one by password reset" }),
@@ -59,6 +68,7 @@ export const StaffCreate = z
 export const StaffUpdate = z
   .strictObject({
     ...editableFields,
+    ...instructorProfileFields,
     email: Email,
     role_id: z.number().int().positive(),
     password: Password,

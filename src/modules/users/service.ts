@@ -7,6 +7,7 @@ import { outboxInsert } from "../../platform/events";
 import { contains, type ListParams, orderBy, paginate } from "../../platform/pagination";
 import { addSeconds, nowIso } from "../../platform/time";
 import { revokeAllSessions } from "../auth/service";
+import { forgetRatingsOfUser } from "../ratings/service";
 import { assertCanGrant, findRole } from "../roles/service";
 import { roles } from "../roles/tables";
 import { invitations, users } from "./tables";
@@ -39,7 +40,7 @@ export function toLearner(row: UserRow) {
 }
 
 export function toStaff(row: UserRow, roleKey: string) {
-  return { ...personFields(row), role_id: row.roleId ?? 0, role: roleKey };
+  return { ...personFields(row), role_id: row.roleId ?? 0, role: roleKey, headline: row.headline, bio: row.bio };
 }
 
 const LABELS = { staff: "Staff user", learner: "Learner" } as const;
@@ -206,6 +207,19 @@ function personColumns(input: PersonInput) {
   return out;
 }
 
+/** Staff only: the instructor profile (headline, bio). */
+interface StaffProfileInput {
+  headline?: string | null;
+  bio?: string | null;
+}
+
+function staffProfileColumns(input: StaffProfileInput) {
+  const out: Partial<typeof users.$inferInsert> = {};
+  if (input.headline !== undefined) out.headline = input.headline;
+  if (input.bio !== undefined) out.bio = input.bio;
+  return out;
+}
+
 /** Checks that the caller may hand out `roleId` and returns the role. */
 async function grantableRole(ctx: TenantContext<AdminPrincipal>, roleId: number) {
   const role = await findRole(ctx, roleId).catch(() => {
@@ -245,7 +259,7 @@ async function assertOwnerRemains(ctx: TenantContext, target: UserRow) {
 
 export async function createStaff(
   ctx: TenantContext<AdminPrincipal>,
-  input: PersonInput & { email: string; name: string; role_id: number },
+  input: PersonInput & StaffProfileInput & { email: string; name: string; role_id: number },
 ) {
   const role = await grantableRole(ctx, input.role_id);
   await assertEmailFree(ctx, "staff", input.email);
@@ -253,6 +267,7 @@ export async function createStaff(
   const [[row]] = await ctx.db.batch([
     userInsert(ctx.db, {
       ...personColumns(input),
+      ...staffProfileColumns(input),
       name: input.name,
       email: input.email,
       tenantId: ctx.tenantId,
@@ -274,7 +289,7 @@ export async function getStaff(ctx: TenantContext, id: number) {
 export async function updateStaff(
   ctx: TenantContext<AdminPrincipal>,
   id: number,
-  input: PersonInput & { role_id?: number },
+  input: PersonInput & StaffProfileInput & { role_id?: number },
 ) {
   const target = await findUser(ctx, "staff", id);
   await assertCanManage(ctx, target);
@@ -291,6 +306,7 @@ export async function updateStaff(
       .update(users)
       .set({
         ...personColumns(input),
+        ...staffProfileColumns(input),
         ...(role ? { roleId: role.id } : {}),
         ...(passwordHash ? { passwordHash } : {}),
         updatedAt: nowIso(),
@@ -375,6 +391,8 @@ export async function updateLearner(
 export async function deleteLearner(ctx: TenantContext, id: number) {
   const target = await findUser(ctx, "learner", id);
   await ctx.db.batch([
+    // Take the learner's ratings out of the course averages before the cascade deletes them.
+    forgetRatingsOfUser(ctx, id),
     ctx.db.delete(users).where(and(eq(users.tenantId, ctx.tenantId), eq(users.id, id))),
     outboxInsert(ctx.db, ctx.tenantId, "learner.deleted", { id, email: target.email }),
   ]);

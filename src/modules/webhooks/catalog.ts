@@ -1,0 +1,432 @@
+/**
+ * The event catalog: every domain event type Lectern emits through the outbox, with what it means and the shape
+ * of its `data`. It feeds `GET /v1/admin/event-types`, the validation of endpoint filters, and the OpenAPI 3.1
+ * `webhooks` of the document. A module that emits a new type adds it here (docs/events.md).
+ *
+ * Payloads are thin on purpose (ids, slugs, what changed): fetch the resource for the rest. They are open
+ * objects: fields may be added without a new envelope version; removing or changing one bumps `version`.
+ */
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+
+type OpenAPIRegistry = OpenAPIHono["openAPIRegistry"];
+
+/** The envelope version: bumped only for breaking changes to the envelope or to a payload. */
+export const EVENT_VERSION = 1;
+
+const Id = z.number().int();
+const Ids = z.array(Id);
+const Text = z.string();
+const Changed = z.array(z.string()).openapi({ description: "The fields the write changed", example: ["name"] });
+
+/** An open payload object: these fields at least; more may come. */
+const payload = (shape: z.ZodRawShape) => z.looseObject(shape);
+
+/** Email-bound tokens: only integrations that send the academy's emails should subscribe to these. */
+const tokenPayload = payload({
+  user_id: Id,
+  email: Text,
+  token: Text.openapi({ description: "Single-use token to put in the emailed link. Treat it as a secret." }),
+  expires_at: Text,
+});
+
+interface EventDefinition {
+  group: string;
+  description: string;
+  data: z.ZodType;
+}
+
+export const EVENT_CATALOG = {
+  // Academy (emitted by the platform API; `tenant.deleted` reaches no endpoint: they go with the academy)
+  "tenant.created": {
+    group: "Academy",
+    description: "The academy was created.",
+    data: payload({ slug: Text, name: Text }),
+  },
+  "tenant.updated": { group: "Academy", description: "The academy's settings changed.", data: payload({ id: Id }) },
+  "tenant.suspended": {
+    group: "Academy",
+    description: "The operator suspended the academy.",
+    data: payload({ id: Id }),
+  },
+  "tenant.reactivated": {
+    group: "Academy",
+    description: "The operator reactivated the academy.",
+    data: payload({ id: Id }),
+  },
+  "tenant.deleted": {
+    group: "Academy",
+    description: "The academy was deleted.",
+    data: payload({ id: Id, slug: Text }),
+  },
+
+  // Staff, roles and credentials
+  "role.created": {
+    group: "Staff & access",
+    description: "A custom role was created.",
+    data: payload({ key: Text, name: Text, permissions: z.array(z.string()) }),
+  },
+  "role.updated": { group: "Staff & access", description: "A custom role changed.", data: payload({ id: Id }) },
+  "role.deleted": { group: "Staff & access", description: "A custom role was deleted.", data: payload({ id: Id }) },
+  "staff.created": {
+    group: "Staff & access",
+    description: "A staff user was added.",
+    data: payload({ email: Text, role: Text }),
+  },
+  "staff.updated": { group: "Staff & access", description: "A staff user changed.", data: payload({ id: Id }) },
+  "staff.deleted": {
+    group: "Staff & access",
+    description: "A staff user was removed.",
+    data: payload({ id: Id, email: Text }),
+  },
+  "staff.password_reset_requested": {
+    group: "Staff & access",
+    description: "A staff user asked to reset their password: email them the token.",
+    data: tokenPayload,
+  },
+  "invitation.created": {
+    group: "Staff & access",
+    description: "Someone was invited to join the staff: email them the token.",
+    data: payload({ email: Text, role: Text, token: Text }),
+  },
+  "invitation.accepted": {
+    group: "Staff & access",
+    description: "An invitation was accepted.",
+    data: payload({ invitation_id: Id, email: Text }),
+  },
+  "user.password_changed": {
+    group: "Staff & access",
+    description: "A user (staff or learner) changed or reset their password.",
+    data: payload({ user_id: Id }),
+  },
+  "api_key.created": {
+    group: "Staff & access",
+    description: "An API key was created (by staff or by the platform operator).",
+    data: payload({ name: Text, prefix: Text, issued_by: Text.optional() }),
+  },
+  "api_key.revoked": {
+    group: "Staff & access",
+    description: "An API key was revoked.",
+    data: payload({ id: Id, prefix: Text }),
+  },
+  "api_client.created": {
+    group: "Staff & access",
+    description: "An OAuth API client was created.",
+    data: payload({ name: Text }),
+  },
+  "api_client.secret_rotated": {
+    group: "Staff & access",
+    description: "An OAuth API client's secret was rotated.",
+    data: payload({ id: Id }),
+  },
+  "api_client.revoked": {
+    group: "Staff & access",
+    description: "An OAuth API client was revoked.",
+    data: payload({ id: Id }),
+  },
+
+  // Learners
+  "learner.created": {
+    group: "Learners",
+    description: "Staff or an integration added a learner.",
+    data: payload({ email: Text, name: Text }),
+  },
+  "learner.registered": {
+    group: "Learners",
+    description: "A learner signed up by themselves.",
+    data: payload({ email: Text, name: Text }),
+  },
+  "learner.updated": { group: "Learners", description: "A learner's profile changed.", data: payload({ id: Id }) },
+  "learner.deleted": {
+    group: "Learners",
+    description: "A learner was deleted.",
+    data: payload({ id: Id, email: Text }),
+  },
+  "learner.password_reset_requested": {
+    group: "Learners",
+    description: "A learner asked to reset their password: email them the token.",
+    data: tokenPayload,
+  },
+  "learner.email_verification_requested": {
+    group: "Learners",
+    description: "A learner's email address needs verifying: email them the token.",
+    data: tokenPayload,
+  },
+
+  // Catalog
+  "category.created": {
+    group: "Catalog",
+    description: "A category was created.",
+    data: payload({ type: Text, slug: Text }),
+  },
+  "category.updated": {
+    group: "Catalog",
+    description: "A category changed.",
+    data: payload({ id: Id, type: Text, slug: Text, changed: Changed }),
+  },
+  "category.deleted": {
+    group: "Catalog",
+    description: "A category was deleted (`detached` counts what used it).",
+    data: payload({ id: Id, type: Text, slug: Text, detached: z.record(z.string(), z.number()).optional() }),
+  },
+  "category.reordered": {
+    group: "Catalog",
+    description: "The categories of a type were put in a new order.",
+    data: payload({ type: Text, ids: Ids }),
+  },
+  "course.created": {
+    group: "Catalog",
+    description: "A course was created (also by cloning: `cloned_from`).",
+    data: payload({ slug: Text, name: Text, cloned_from: Id.optional() }),
+  },
+  "course.updated": {
+    group: "Catalog",
+    description: "A course's settings changed.",
+    data: payload({ id: Id, changed: Changed }),
+  },
+  "course.published": {
+    group: "Catalog",
+    description: "A course was published: learners may see it.",
+    data: payload({ id: Id, slug: Text }),
+  },
+  "course.deleted": {
+    group: "Catalog",
+    description: "A course was deleted (restorable for a while).",
+    data: payload({ id: Id }),
+  },
+  "course.restored": { group: "Catalog", description: "A deleted course was restored.", data: payload({ id: Id }) },
+  "course.cloned": {
+    group: "Catalog",
+    description: "A course was cloned; the copy also emits `course.created`.",
+    data: payload({ source_id: Id, slug: Text, modules: Text.optional() }),
+  },
+  "course.curriculum_changed": {
+    group: "Catalog",
+    description:
+      "A course's sections or placements changed (`change`: section_created, section_updated, section_deleted, module_placed, placement_updated, module_removed, reordered).",
+    data: payload({
+      course_id: Id,
+      change: Text,
+      section_id: Id.optional(),
+      module_id: Id.optional(),
+      placement_id: Id.optional(),
+    }),
+  },
+  "module.created": {
+    group: "Catalog",
+    description: "A module (reusable content item) was created.",
+    data: payload({ id: Id, type: Text, slug: Text, name: Text }),
+  },
+  "module.updated": {
+    group: "Catalog",
+    description: "A module changed.",
+    data: payload({ id: Id, type: Text.optional(), changed: Changed }),
+  },
+  "module.deleted": {
+    group: "Catalog",
+    description: "A module was deleted (`course_ids`: the courses it was placed in).",
+    data: payload({ id: Id, type: Text, slug: Text, course_ids: Ids.optional() }),
+  },
+  "module.cloned": {
+    group: "Catalog",
+    description: "A module was copied (`id` is the copy, `source_id` the original).",
+    data: payload({ id: Id, source_id: Id, type: Text, slug: Text, name: Text }),
+  },
+  "learning_path.created": {
+    group: "Catalog",
+    description: "A learning path was created.",
+    data: payload({ slug: Text, name: Text }),
+  },
+  "learning_path.updated": {
+    group: "Catalog",
+    description: "A learning path or its steps changed.",
+    data: payload({ id: Id, slug: Text, changed: Changed, status: Text.optional(), course_ids: Ids.optional() }),
+  },
+  "learning_path.deleted": {
+    group: "Catalog",
+    description: "A learning path was deleted.",
+    data: payload({ id: Id, slug: Text, name: Text }),
+  },
+  "learning_path.published": {
+    group: "Catalog",
+    description: "A learning path was published.",
+    data: payload({ id: Id, slug: Text, name: Text }),
+  },
+  "learning_path.cloned": {
+    group: "Catalog",
+    description: "A learning path was copied.",
+    data: payload({ source_id: Id, slug: Text, name: Text }),
+  },
+  "rating.created": {
+    group: "Catalog",
+    description: "A learner rated a course.",
+    data: payload({ course_id: Id, user_id: Id, rating: Id }),
+  },
+  "rating.updated": {
+    group: "Catalog",
+    description: "A learner changed their rating of a course.",
+    data: payload({ id: Id, course_id: Id, user_id: Id, rating: Id, previous_rating: Id }),
+  },
+  "rating.deleted": {
+    group: "Catalog",
+    description: "A rating was removed (by its learner or by staff: `deleted_by`).",
+    data: payload({ id: Id, course_id: Id, user_id: Id, rating: Id, deleted_by: Text }),
+  },
+
+  // Learning
+  "enrollment.created": {
+    group: "Learning",
+    description: "A learner was enrolled in a course.",
+    data: payload({ id: Id, course_id: Id, user_id: Id }),
+  },
+
+  // Webhooks themselves
+  "webhook.created": {
+    group: "Webhooks",
+    description: "A webhook endpoint was created.",
+    data: payload({ id: Id, url: Text, event_types: z.array(z.string()) }),
+  },
+  "webhook.updated": {
+    group: "Webhooks",
+    description: "A webhook endpoint changed.",
+    data: payload({ id: Id, url: Text, changed: Changed }),
+  },
+  "webhook.deleted": {
+    group: "Webhooks",
+    description: "A webhook endpoint was deleted.",
+    data: payload({ id: Id, url: Text }),
+  },
+  "webhook.secret_rotated": {
+    group: "Webhooks",
+    description: "A webhook endpoint's signing secret was rotated (the old one signs too until `previous_expires_at`).",
+    data: payload({ id: Id, url: Text, previous_expires_at: Text }),
+  },
+  "webhook.endpoint_disabled": {
+    group: "Webhooks",
+    description: "An endpoint failed every delivery for 5 days and was disabled; re-enable it with PATCH.",
+    data: payload({ id: Id, url: Text, failing_since: Text }),
+  },
+  "webhook.test": {
+    group: "Webhooks",
+    description:
+      "A test event, sent by `POST /v1/admin/webhooks/{id}/test` to that endpoint only (whatever its filter).",
+    data: payload({ endpoint_id: Id, message: Text }),
+  },
+} satisfies Record<string, EventDefinition>;
+
+export type EventType = keyof typeof EVENT_CATALOG;
+export const EVENT_TYPES = Object.keys(EVENT_CATALOG) as EventType[];
+
+/** Subscribing to every type. */
+export const ALL_EVENTS = "*";
+
+export function isEventType(value: string): value is EventType {
+  return Object.hasOwn(EVENT_CATALOG, value);
+}
+
+/** Types delivered only to the endpoint they name, never through filters. */
+export const DIRECTED_TYPES = new Set<string>(["webhook.test"]);
+
+export function eventTypeList() {
+  return EVENT_TYPES.map((type) => ({
+    type,
+    group: EVENT_CATALOG[type].group,
+    description: EVENT_CATALOG[type].description,
+  }));
+}
+
+/** What a receiver gets: the event envelope. */
+export interface EventEnvelope {
+  id: number;
+  type: string;
+  version: number;
+  tenant_id: number;
+  occurred_at: string;
+  data: Record<string, unknown>;
+}
+
+export function envelopeOf(row: {
+  id: number;
+  type: string;
+  tenantId: number;
+  occurredAt: string;
+  data: Record<string, unknown>;
+}): EventEnvelope {
+  return {
+    id: row.id,
+    type: row.type,
+    version: EVENT_VERSION,
+    tenant_id: row.tenantId,
+    occurred_at: row.occurredAt,
+    data: row.data,
+  };
+}
+
+const pascal = (type: string) =>
+  type
+    .split(/[._]/)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join("");
+
+const WebhookHeaders = z.object({
+  "webhook-id": z.string().openapi({
+    description: "`evt_<event id>`: the same for every attempt and redelivery of the event. Dedupe on it.",
+    example: "evt_1042",
+  }),
+  "webhook-timestamp": z.string().openapi({
+    description: "Unix seconds of this attempt. Refuse messages more than 5 minutes old or ahead.",
+    example: "1795526028",
+  }),
+  "webhook-signature": z.string().openapi({
+    description:
+      "Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}` keyed with the base64-decoded part of the endpoint's `whsec_` secret; two during the 24 hours after a secret rotation.",
+    example: "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+  }),
+});
+
+/**
+ * The catalog as OpenAPI 3.1 `webhooks` (one POST per event type, its envelope as the body) and the security
+ * scheme that names the signature. Called once on the app's registry; the document is built lazily.
+ */
+export function registerEventWebhooks(registry: OpenAPIRegistry) {
+  registry.registerComponent("securitySchemes", "webhookSignature", {
+    type: "apiKey",
+    in: "header",
+    name: "webhook-signature",
+    description:
+      "Lectern signs every webhook per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`); verify it with the endpoint's secret, for example with the `standardwebhooks` library. See docs/webhooks.md.",
+  });
+  for (const type of EVENT_TYPES) {
+    const definition: EventDefinition = EVENT_CATALOG[type];
+    const name = `${pascal(type)}Event`;
+    const envelope = z
+      .object({
+        id: Id.openapi({ description: "The event id (`webhook-id` is `evt_<id>`)", example: 1042 }),
+        type: z.literal(type),
+        version: z.literal(EVENT_VERSION).openapi({ description: "Envelope version" }),
+        tenant_id: Id.openapi({ description: "The academy", example: 7 }),
+        occurred_at: z.string().openapi({ format: "date-time", example: "2026-11-24T09:30:00.000Z" }),
+        data: definition.data,
+      })
+      .openapi(name, { description: definition.description });
+    registry.registerWebhook({
+      method: "post",
+      path: type,
+      operationId: `on${pascal(type)}`,
+      tags: ["Events"],
+      summary: type,
+      description: `${definition.description}\n\nDelivered to endpoints subscribed to \`${type}\` or \`*\`, signed per Standard Webhooks; retried on any non-2xx answer, timeout or network error (docs/webhooks.md).`,
+      security: [{ webhookSignature: [] }],
+      request: {
+        headers: WebhookHeaders,
+        body: { required: true, content: { "application/json": { schema: envelope } } },
+      },
+      responses: {
+        "2XX": { description: "Any 2xx acknowledges the event; the body is ignored (its first 2 KiB is logged)" },
+        "4XX": {
+          description:
+            "Any other answer, a redirect, or none within 10 seconds is a failed attempt, retried after 5 s, 5 min, 30 min, 2 h, 5 h, then every 10 h",
+        },
+      },
+    });
+  }
+}

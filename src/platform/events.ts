@@ -1,5 +1,6 @@
-import { and, asc, eq, inArray, isNull } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
+import { chunk } from "./db";
 import type { AppEnv, Db, Env, EventMessage } from "./env";
 import { outbox } from "./tables";
 import { nowIso } from "./time";
@@ -58,3 +59,25 @@ export const sendEventsAfterWrites: MiddlewareHandler<AppEnv> = async (c, next) 
     // No execution context (some test harnesses): the promise still runs.
   }
 };
+
+/**
+ * The outbox row of an event about a row inserted earlier in the same batch, whose id is not known when the
+ * batch is built: `idOf` is a subquery that finds it (by a unique key such as the slug), and the event's
+ * `data` gets `id` from it in SQL.
+ */
+export function outboxInsertFor(db: Db, tenantId: number, type: string, idOf: SQL, data: Record<string, unknown>) {
+  return db.insert(outbox).values({
+    tenantId,
+    type,
+    data: sql`json_patch(${JSON.stringify(data)}, json_object('id', ${idOf}))` as unknown as Record<string, unknown>,
+    occurredAt: nowIso(),
+  });
+}
+
+/** Outbox rows of many events of one type: multi-row inserts in chunks under D1's 100 parameters. */
+export function outboxInsertMany(db: Db, tenantId: number, type: string, datas: Record<string, unknown>[]) {
+  const occurredAt = nowIso();
+  return chunk(datas, 4).map((part) =>
+    db.insert(outbox).values(part.map((data) => ({ tenantId, type, data, occurredAt }))),
+  );
+}

@@ -1,12 +1,11 @@
 import { and, asc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { TenantContext } from "../../platform/auth";
-import { batchableRaw, chunk } from "../../platform/db";
+import { batchableRaw } from "../../platform/db";
 import type { Db } from "../../platform/env";
 import { ApiError, type FieldError } from "../../platform/errors";
-import { outboxInsert } from "../../platform/events";
+import { outboxInsert, outboxInsertFor, outboxInsertMany } from "../../platform/events";
 import { contains, type ListParams, orderBy, paginate } from "../../platform/pagination";
 import { slugify } from "../../platform/slug";
-import { outbox } from "../../platform/tables";
 import { nowIso } from "../../platform/time";
 import { catalogChanged } from "../tenants/service";
 import { type CATEGORY_TYPES, categories } from "./tables";
@@ -110,15 +109,13 @@ export async function createCategory(
       })
       .returning(),
     // The event carries the new id, read in SQL (it is not known when the batch is built).
-    ctx.db.insert(outbox).values({
-      tenantId: ctx.tenantId,
-      type: "category.created",
-      data: sql`json_object('id', (SELECT id FROM categories WHERE tenant_id = ${ctx.tenantId} AND type = ${input.type} AND slug = ${slug}), 'type', ${input.type}, 'slug', ${slug})` as unknown as Record<
-        string,
-        unknown
-      >,
-      occurredAt: now,
-    }),
+    outboxInsertFor(
+      ctx.db,
+      ctx.tenantId,
+      "category.created",
+      sql`(SELECT id FROM categories WHERE tenant_id = ${ctx.tenantId} AND type = ${input.type} AND slug = ${slug})`,
+      { type: input.type, slug },
+    ),
     ...(CATALOG_TYPES.has(input.type) ? [catalogChanged(ctx.db, ctx.tenantId)] : []),
   ]);
   return toCategory(row);
@@ -256,14 +253,6 @@ function deleteStatements(db: Db, tenantId: number, ids: number[]) {
   ] as const;
 }
 
-/** One multi-row outbox insert per chunk (a fixed number of statements, not one per category). */
-function outboxRows(db: Db, tenantId: number, type: string, items: Record<string, unknown>[]) {
-  const occurredAt = nowIso();
-  return chunk(items, 4).map((part) =>
-    db.insert(outbox).values(part.map((data) => ({ tenantId, type, data, occurredAt }))),
-  );
-}
-
 /** Deletes a category; one still in use is a 409 naming its users unless `force` detaches it first. */
 export async function deleteCategory(ctx: TenantContext, id: number, force: boolean) {
   const row = await findCategory(ctx, id);
@@ -325,7 +314,7 @@ export async function bulkDeleteCategories(ctx: TenantContext, input: { ids: num
   const touchesCatalog = usage.size > 0 || rows.some((r) => CATALOG_TYPES.has(r.type));
   await ctx.db.batch([
     ...deleteStatements(ctx.db, ctx.tenantId, ids),
-    ...outboxRows(
+    ...outboxInsertMany(
       ctx.db,
       ctx.tenantId,
       "category.deleted",

@@ -4,10 +4,9 @@ import type { TenantContext } from "../../platform/auth";
 import { chunk } from "../../platform/db";
 import type { Db } from "../../platform/env";
 import { ApiError, type FieldError, zodFieldErrors } from "../../platform/errors";
-import { outboxInsert } from "../../platform/events";
+import { outboxInsert, outboxInsertFor, outboxInsertMany } from "../../platform/events";
 import { contains, type ListParams, orderBy, paginate } from "../../platform/pagination";
 import { slugify } from "../../platform/slug";
-import { outbox } from "../../platform/tables";
 import { nowIso } from "../../platform/time";
 import { assertCategoriesExist } from "../categories/service";
 import { coursesUsingModules, touchCoursesUsingModules } from "../courses/usage";
@@ -268,24 +267,6 @@ function categoryInserts(db: Db, tenantId: number, moduleId: number | SQL, categ
   );
 }
 
-/** An outbox row whose data carries the id of a module inserted earlier in the same batch (found by slug). */
-function eventBySlug(db: Db, tenantId: number, type: string, slug: string, data: Record<string, unknown>) {
-  // INSERT ... SELECT over every outbox column in table order (a NULL id takes the next one).
-  return db
-    .insert(outbox)
-    .select(
-      sql`SELECT NULL, ${tenantId}, ${type}, json_patch(${JSON.stringify(data)}, json_object('id', id)), ${nowIso()}, NULL FROM modules WHERE tenant_id = ${tenantId} AND slug = ${slug}`,
-    );
-}
-
-/** Outbox rows of many events of one type, in multi-row inserts under D1's parameter limit. */
-function eventInserts(db: Db, tenantId: number, type: string, datas: Record<string, unknown>[]) {
-  const occurredAt = nowIso();
-  return chunk(datas, 4).map((part) =>
-    db.insert(outbox).values(part.map((data) => ({ tenantId, type, data, occurredAt }))),
-  );
-}
-
 /**
  * Statements that bump the version of the courses placing any of `ids` and the academy's catalog version, when
  * some course places one of them (their outlines show module names and types).
@@ -331,7 +312,11 @@ export async function createModule(ctx: TenantContext, input: ModuleCreateInput)
       })
       .returning(),
     ...categoryInserts(ctx.db, ctx.tenantId, idBySlug(ctx.tenantId, slug), categoryIds),
-    eventBySlug(ctx.db, ctx.tenantId, "module.created", slug, { type: input.type, slug, name: input.name }),
+    outboxInsertFor(ctx.db, ctx.tenantId, "module.created", idBySlug(ctx.tenantId, slug), {
+      type: input.type,
+      slug,
+      name: input.name,
+    }),
   ]);
   return toModule(row, categoryIds, []);
 }
@@ -450,7 +435,7 @@ async function deleteRows(
         .delete(contentModules)
         .where(and(eq(contentModules.tenantId, ctx.tenantId), inArray(contentModules.id, part))),
     ),
-    ...eventInserts(
+    ...outboxInsertMany(
       ctx.db,
       ctx.tenantId,
       "module.deleted",
@@ -609,7 +594,7 @@ export async function quickEditModules(ctx: TenantContext, items: ModuleQuickEdi
               .where(and(eq(contentModules.tenantId, ctx.tenantId), inArray(contentModules.id, part))),
           ),
           ...courseTouches(ctx, touched, usage),
-          ...eventInserts(
+          ...outboxInsertMany(
             ctx.db,
             ctx.tenantId,
             "module.updated",
@@ -682,7 +667,7 @@ async function copyStatements(ctx: TenantContext, sources: ModuleRow[], names: s
         updatedAt: now,
       }),
       ...categoryInserts(ctx.db, ctx.tenantId, idBySlug(ctx.tenantId, slug), categories.get(source.id) ?? []),
-      eventBySlug(ctx.db, ctx.tenantId, "module.cloned", slug, {
+      outboxInsertFor(ctx.db, ctx.tenantId, "module.cloned", idBySlug(ctx.tenantId, slug), {
         source_id: source.id,
         type: source.type,
         slug,

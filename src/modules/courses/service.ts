@@ -3,7 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { TenantContext } from "../../platform/auth";
 import { batchableRaw, chunk, inList } from "../../platform/db";
 import { ApiError, type FieldError } from "../../platform/errors";
-import { outboxInsert } from "../../platform/events";
+import { outboxInsert, outboxInsertFor } from "../../platform/events";
 import { contains, type ListParams, orderBy, paginate } from "../../platform/pagination";
 import { slugify } from "../../platform/slug";
 import { nowIso } from "../../platform/time";
@@ -330,16 +330,16 @@ const unique = (ids: number[]) => [...new Set(ids)];
 
 /** `(SELECT id FROM courses ...)` for a course inserted earlier in the same batch, found by its unique slug. */
 function courseIdBySlug(tenantId: number, slug: string) {
-  return sql`(SELECT id FROM courses WHERE tenant_id = ${tenantId} AND slug = ${slug})` as unknown as number;
+  return sql`(SELECT id FROM courses WHERE tenant_id = ${tenantId} AND slug = ${slug})`;
 }
 
-function relationInserts(ctx: TenantContext, courseId: number, categoryIds: number[], instructorIds: number[]) {
+function relationInserts(ctx: TenantContext, courseId: number | SQL, categoryIds: number[], instructorIds: number[]) {
   const items: BatchItem<"sqlite">[] = [];
   for (const part of chunk(categoryIds, 3)) {
     items.push(
       ctx.db
         .insert(courseCategories)
-        .values(part.map((categoryId) => ({ tenantId: ctx.tenantId, courseId, categoryId }))),
+        .values(part.map((categoryId) => ({ tenantId: ctx.tenantId, courseId: courseId as number, categoryId }))),
     );
   }
   for (const part of chunk(
@@ -349,7 +349,14 @@ function relationInserts(ctx: TenantContext, courseId: number, categoryIds: numb
     items.push(
       ctx.db
         .insert(courseInstructors)
-        .values(part.map(({ userId, position }) => ({ tenantId: ctx.tenantId, courseId, userId, position }))),
+        .values(
+          part.map(({ userId, position }) => ({
+            tenantId: ctx.tenantId,
+            courseId: courseId as number,
+            userId,
+            position,
+          })),
+        ),
     );
   }
   return items;
@@ -377,7 +384,10 @@ export async function createCourse(ctx: TenantContext, input: CourseInput & { na
       })
       .returning(),
     ...relationInserts(ctx, courseIdBySlug(ctx.tenantId, slug), categoryIds, instructorIds),
-    outboxInsert(ctx.db, ctx.tenantId, "course.created", { slug, name: input.name }),
+    outboxInsertFor(ctx.db, ctx.tenantId, "course.created", courseIdBySlug(ctx.tenantId, slug), {
+      slug,
+      name: input.name,
+    }),
   ]);
   return toCourse(row, categoryIds, instructorIds);
 }
@@ -792,8 +802,12 @@ export async function cloneCourse(
     ...chunk(sectionRows, 12).map((part) => ctx.db.insert(courseSections).values(part)),
     ...chunk(placementRows, 25).map((part) => ctx.db.insert(coursePlacements).values(part)),
     ...chunk(prerequisiteRows, 25).map((part) => ctx.db.insert(placementPrerequisites).values(part)),
-    outboxInsert(ctx.db, ctx.tenantId, "course.cloned", { source_id: id, slug, modules: input.modules }),
-    outboxInsert(ctx.db, ctx.tenantId, "course.created", { slug, name, cloned_from: id }),
+    outboxInsertFor(ctx.db, ctx.tenantId, "course.cloned", newCourseId, {
+      source_id: id,
+      slug,
+      modules: input.modules,
+    }),
+    outboxInsertFor(ctx.db, ctx.tenantId, "course.created", newCourseId, { slug, name, cloned_from: id }),
   ] as Batch);
   const created = await ctx.db.query.courses.findFirst({
     where: and(eq(courses.tenantId, ctx.tenantId), eq(courses.slug, slug)),

@@ -3,10 +3,9 @@ import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { TenantContext } from "../../platform/auth";
 import { chunk } from "../../platform/db";
 import { ApiError, type FieldError } from "../../platform/errors";
-import { outboxInsert } from "../../platform/events";
+import { outboxInsert, outboxInsertFor } from "../../platform/events";
 import { contains, type ListParams, orderBy, paginate } from "../../platform/pagination";
 import { slugify } from "../../platform/slug";
-import { outbox } from "../../platform/tables";
 import { nowIso } from "../../platform/time";
 import { assertCategoriesExist } from "../categories/service";
 import { catalogChanged } from "../tenants/service";
@@ -402,20 +401,6 @@ interface PathFields {
   steps: StepInput[];
 }
 
-/**
- * The outbox row of an event about a path inserted in the same batch: its `id` is not known when the batch is
- * built, so the event's JSON is made in SQL with the id read by `pathRef`.
- */
-function newPathEvent(ctx: TenantContext, pathRef: SQL, type: string, data: Record<string, string | number>) {
-  const members = Object.entries(data).map(([key, value]) => sql`, ${key}, ${value}`);
-  return ctx.db.insert(outbox).values({
-    tenantId: ctx.tenantId,
-    type,
-    data: sql`json_object('id', ${pathRef}${sql.join(members, sql``)})` as unknown as Record<string, unknown>,
-    occurredAt: nowIso(),
-  });
-}
-
 /** The insert of a new draft path with its steps and categories, in one batch; answers the new path's id. */
 async function insertPath(
   ctx: TenantContext,
@@ -442,7 +427,7 @@ async function insertPath(
       .returning({ id: learningPaths.id }),
     ...stepStatements(ctx, pathRef, input.steps),
     ...categoryStatements(ctx, pathRef, input.category_ids),
-    newPathEvent(ctx, pathRef, event[0], event[1]),
+    outboxInsertFor(ctx.db, ctx.tenantId, event[0], pathRef, event[1]),
   ]);
   return row.id;
 }

@@ -74,7 +74,14 @@ export function verify(secret: string, request: Received) {
     "webhook-id": request.id,
     "webhook-timestamp": request.timestamp,
     "webhook-signature": request.signature,
-  }) as { id: number; type: string; version: number; tenant_id: number; occurred_at: string; data: any };
+  }) as {
+    id: number;
+    type: string;
+    version: number;
+    tenant_id: number;
+    occurred_at: string;
+    data: Record<string, unknown>;
+  };
 }
 
 export async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 8000) {
@@ -91,7 +98,7 @@ export async function until<T>(check: () => Promise<T | undefined | false> | T |
 
 export interface Sent {
   queue: string;
-  body: any;
+  body: { delivery_id: number; tenant_id: number; offset?: number } & Record<string, unknown>;
   delaySeconds?: number;
 }
 
@@ -103,11 +110,11 @@ export function recordingQueue(name: string, sent: Sent[], shouldFail: () => boo
   return {
     async send(body: unknown, options?: { delaySeconds?: number }) {
       if (shouldFail()) throw new Error(`${name}: send failed (simulated)`);
-      sent.push({ queue: name, body, delaySeconds: options?.delaySeconds });
+      sent.push({ queue: name, body: body as Sent["body"], delaySeconds: options?.delaySeconds });
     },
     async sendBatch(messages: Iterable<{ body: unknown; delaySeconds?: number }>) {
       if (shouldFail()) throw new Error(`${name}: sendBatch failed (simulated)`);
-      for (const m of messages) sent.push({ queue: name, body: m.body, delaySeconds: m.delaySeconds });
+      for (const m of messages) sent.push({ queue: name, body: m.body as Sent["body"], delaySeconds: m.delaySeconds });
     },
   };
 }
@@ -138,16 +145,41 @@ export async function runQueue(
       body: m.body,
     })),
   );
+  // The pool's messages record a retry but not its options: keep the delays asked for.
+  const delays = new Map<string, number | undefined>();
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    Object.defineProperty(message, "retry", {
+      value: (options?: QueueRetryOptions) => {
+        delays.set(message.id, options?.delaySeconds);
+        retry(options);
+      },
+    });
+  }
+  let batchDelay: number | undefined;
+  const retryAll = batch.retryAll.bind(batch);
+  Object.defineProperty(batch, "retryAll", {
+    value: (options?: QueueRetryOptions) => {
+      batchDelay = options?.delaySeconds;
+      retryAll(options);
+    },
+  });
   const ctx = createExecutionContext();
-  await worker.queue(batch, testEnv, ctx);
+  await worker.queue(batch, testEnv);
   const result = await getQueueResult(batch, ctx);
   const ids = batch.messages.map((m) => m.id);
-  const retried = new Map(result.retryMessages.map((r) => [r.msgId, r.delaySeconds]));
+  const retried = new Set(result.retryMessages.map((r: { msgId: string }) => r.msgId));
   const acked = new Set(result.explicitAcks);
   return {
     result,
     acked: ids.map((id) => result.ackAll || acked.has(id)),
-    retried: ids.map((id) => (result.retryBatch.retry || retried.has(id) ? { delaySeconds: retried.get(id) } : null)),
+    retried: ids.map((id) =>
+      result.retryBatch.retry
+        ? { delaySeconds: batchDelay }
+        : retried.has(id)
+          ? { delaySeconds: delays.get(id) }
+          : null,
+    ),
   };
 }
 

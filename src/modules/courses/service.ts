@@ -249,8 +249,12 @@ export async function lookupCourses(ctx: TenantContext, q: string | undefined, l
   return rows;
 }
 
-/** `base`, or `base-2`, `base-3`, ... : the first slug no course of the tenant uses (one query). */
+/**
+ * `base`, or `stem-2`, `stem-3`, ...: the first slug no course of the tenant uses (one query). The stem is the
+ * base cut so a suffix still fits the 64-character slug limit.
+ */
 async function freeSlug(ctx: TenantContext, base: string): Promise<string> {
+  const stem = base.slice(0, 58).replace(/-+$/, "");
   const taken = await ctx.db
     .select({ slug: courses.slug })
     .from(courses)
@@ -258,14 +262,14 @@ async function freeSlug(ctx: TenantContext, base: string): Promise<string> {
       and(
         eq(courses.tenantId, ctx.tenantId),
         // substr, not GLOB: D1 refuses LIKE/GLOB patterns over 50 bytes, and slugs reach 64 characters.
-        sql`(${courses.slug} = ${base} OR substr(${courses.slug}, 1, ${base.length + 1}) = ${`${base}-`})`,
+        sql`(${courses.slug} = ${base} OR substr(${courses.slug}, 1, ${stem.length + 1}) = ${`${stem}-`})`,
       ),
     );
   const used = new Set(taken.map((r) => r.slug));
   if (!used.has(base)) return base;
   let n = 2;
-  while (used.has(`${base.slice(0, 58)}-${n}`)) n++;
-  return `${base.slice(0, 58)}-${n}`;
+  while (used.has(`${stem}-${n}`)) n++;
+  return `${stem}-${n}`;
 }
 
 /** Slugs already used by other courses of the tenant (deleted ones included: they can be restored). */

@@ -1,15 +1,24 @@
 import { z } from "@hono/zod-openapi";
 import { listQuery, paginated, Timestamp } from "../../platform/openapi";
 import { IsoDateTime } from "../../platform/validation";
+import { ALL_EVENTS, DIRECTED_TYPES, isEventType } from "./catalog";
 import { DELIVERY_STATUSES } from "./tables";
 import { MAX_URL_LENGTH } from "./url-guard";
 
-/** An event type name as written in a filter; whether it exists is checked against the catalog (422). */
+/** An event type of the catalog (`GET /v1/admin/event-types`) or `*`; anything else is a 422 naming it. */
 const EventTypeName = z
   .string()
   .max(100)
-  .regex(/^(\*|[a-z][a-z_]*\.[a-z][a-z_]*)$/, "Use an event type such as `course.created`, or `*` for all.")
-  .openapi({ example: "enrollment.created" });
+  .superRefine((type, ctx) => {
+    if (type === ALL_EVENTS || (isEventType(type) && !DIRECTED_TYPES.has(type))) return;
+    ctx.addIssue({
+      code: "custom",
+      message: DIRECTED_TYPES.has(type)
+        ? `\`${type}\` is sent by POST /v1/admin/webhooks/{id}/test only.`
+        : `Unknown event type \`${type}\`; see GET /v1/admin/event-types.`,
+    });
+  })
+  .openapi({ example: "enrollment.created", pattern: "^(\\*|[a-z][a-z_]*\\.[a-z][a-z_]*)$" });
 
 const WebhookUrl = z.string().min(1).max(MAX_URL_LENGTH).openapi({
   format: "uri",

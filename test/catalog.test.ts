@@ -412,8 +412,9 @@ describe("the public catalog", () => {
       }
     });
 
-    it("answers 404 for drafts, archived, deleted, hidden and other academies' courses", async () => {
-      for (const c of [draft, archived, deleted, hidden]) {
+    it("answers 404 for drafts, archived, deleted and other academies' courses; hidden ones are unlisted", async () => {
+      expectStatus(await publicGet(`/v1/public/courses/${hidden.slug}`, t.slug), 200);
+      for (const c of [draft, archived, deleted]) {
         expectProblem(await publicGet(`/v1/public/courses/${c.slug}`, t.slug), 404);
       }
       expectProblem(await publicGet(`/v1/public/courses/${foreign.slug}`, t.slug), 404);
@@ -450,9 +451,9 @@ describe("the public catalog", () => {
       });
       expectStatus(renamed, 200);
       expect(renamed.body.sections[0].placements[0].module.name).toBe("Renamed lesson");
-      // Hidden from the catalog: gone, and a stale tag does not bring it back.
+      // Archived: gone, and a stale tag does not bring it back.
       expectStatus(
-        await api("PATCH", `/v1/admin/courses/${course.id}`, { token: t.key, body: { show_in_catalog: false } }),
+        await api("PATCH", `/v1/admin/courses/${course.id}`, { token: t.key, body: { status: "archived" } }),
         200,
       );
       expectProblem(await publicGet(url, t.slug, { "if-none-match": renamed.headers.get("etag") as string }), 404);

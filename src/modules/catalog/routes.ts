@@ -107,7 +107,7 @@ catalogRouter.openapi(
     description:
       "A published course listed in the catalog: description, images, SEO fields, instructors' public profiles, " +
       "categories, rating summary, duration rule and the outline (sections and modules by name, type and time; never their content). " +
-      "Drafts, archived, deleted and hidden courses answer 404. ETag and caching as for the catalog.",
+      "Drafts, archived and deleted courses answer 404. A course hidden from the catalog (`show_in_catalog: false`) is unlisted: not in `/v1/public/catalog`, but its page answers by slug. ETag and caching as for the catalog.",
     request: { params: SlugParam, headers: PublicHeaders },
     responses: {
       200: { ...jsonResponse(PublicCourse, "The course's landing data"), headers: cachingHeaders },
@@ -133,7 +133,7 @@ catalogRouter.openapi(
     summary: "A learning path's landing page",
     description:
       "A published learning path listed in the catalog, with its published courses in order (name, slug, picture) and its categories. " +
-      "Drafts, archived and hidden paths answer 404. ETag and caching as for the catalog.",
+      "Drafts and archived paths answer 404. A path hidden from the catalog is unlisted: its page answers by slug. ETag and caching as for the catalog.",
     request: { params: SlugParam, headers: PublicHeaders },
     responses: {
       200: { ...jsonResponse(PublicLearningPath, "The learning path's landing data"), headers: cachingHeaders },

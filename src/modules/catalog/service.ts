@@ -298,7 +298,8 @@ export async function findPublicCourse(ctx: TenantContext, slug: string) {
     .from(courses)
     .where(and(eq(courses.tenantId, ctx.tenantId), eq(courses.slug, slug)))
     .limit(1);
-  if (row?.status !== "published" || !row.showInCatalog || row.deletedAt) {
+  // Hidden from the catalog means unlisted, not secret: a direct link works (as for learning paths).
+  if (row?.status !== "published" || row.deletedAt) {
     throw ApiError.notFound(`Course "${slug}"`);
   }
   return { id: row.id, version: row.version };

@@ -8,6 +8,7 @@ import { contains, type ListParams, orderBy, paginate } from "../../platform/pag
 import { addSeconds, nowIso } from "../../platform/time";
 import { revokeAllSessions } from "../auth/service";
 import { forgetRatingsOfUser } from "../ratings/service";
+import { catalogChanged } from "../tenants/service";
 import { assertCanGrant, findRole } from "../roles/service";
 import { roles } from "../roles/tables";
 import { invitations, users } from "./tables";
@@ -316,6 +317,8 @@ export async function updateStaff(
     // A new password or a suspension ends every open session of the user.
     ...(passwordHash || input.status === "suspended" ? [revokeAllSessions(ctx.db, ctx.tenantId, id)] : []),
     outboxInsert(ctx.db, ctx.tenantId, "staff.updated", { id }),
+    // Course pages show instructors' public profiles (name, headline, bio, picture).
+    catalogChanged(ctx.db, ctx.tenantId),
   ]);
   return toStaff(row, role?.key ?? "unknown");
 }

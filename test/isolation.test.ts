@@ -114,6 +114,7 @@ beforeAll(async () => {
     ...(await learningPathOfA(course.body.id)),
     ...(await moduleOfA()),
     ...(await ratingsOfA()),
+    ...(await webhookOfA()),
     "/v1/platform/tenants/{id}": `/v1/platform/tenants/${a.id}`,
     "/v1/platform/tenants/{id}/api-keys": `/v1/platform/tenants/${a.id}`,
   });
@@ -151,6 +152,37 @@ async function moduleOfA() {
   const module = await api("POST", "/v1/admin/modules", { token: a.key, body: { type: "video", name: unique("Mod") } });
   const path = `/v1/admin/modules/${module.body.id}`;
   return { "/v1/admin/modules/{id}": path, "/v1/admin/modules/{id}/clone": { url: `${path}/clone`, read: path } };
+}
+
+/**
+ * An inactive webhook endpoint of tenant A (nothing is ever sent to it, so reads stay stable) with one failed
+ * delivery written straight to D1, and the sweep entries of the webhook paths.
+ */
+async function webhookOfA() {
+  const hook = await api("POST", "/v1/admin/webhooks", {
+    token: a.key,
+    body: { url: "https://hooks.example.com/isolation", event_types: ["enrollment.created"], active: false },
+  });
+  const now = new Date().toISOString();
+  const delivery = await env.DB.prepare(
+    "INSERT INTO webhook_deliveries (tenant_id, endpoint_id, event_id, event_type, status, attempts, last_error, failed_at, created_at, updated_at) VALUES (?, ?, 0, 'enrollment.created', 'failed', 0, 'The endpoint was inactive: not sent.', ?, ?, ?) RETURNING id",
+  )
+    .bind(a.id, hook.body.id, now, now, now)
+    .first<{ id: number }>();
+  const base = `/v1/admin/webhooks/${hook.body.id}`;
+  const attempts = `/v1/admin/webhooks/deliveries/${delivery?.id}/attempts`;
+  return {
+    "/v1/admin/webhooks/{id}": base,
+    "/v1/admin/webhooks/{id}/rotate-secret": { url: `${base}/rotate-secret`, read: base },
+    "/v1/admin/webhooks/{id}/test": { url: `${base}/test`, read: base },
+    "/v1/admin/webhooks/{id}/deliveries": `${base}/deliveries`,
+    "/v1/admin/webhooks/{id}/redeliver-failed": { url: `${base}/redeliver-failed`, read: `${base}/deliveries` },
+    "/v1/admin/webhooks/deliveries/{id}/attempts": attempts,
+    "/v1/admin/webhooks/deliveries/{id}/redeliver": {
+      url: `/v1/admin/webhooks/deliveries/${delivery?.id}/redeliver`,
+      read: attempts,
+    },
+  };
 }
 
 /** A published course of tenant A rated by A's learner, and the sweep entries of the ratings paths. */

@@ -52,12 +52,12 @@ webhooksRouter.openapi(
     tags,
     summary: "Create a webhook endpoint",
     description:
-      "Subscribes a public https URL to event types (or `*`). The signing `secret` (`whsec_...`) is in this response only. Private-network, loopback and IP-address targets are refused (422 on `url`); unknown event types are a 422 naming `event_types.N`.",
+      "Subscribes a public https URL to event types (or `*`). The signing `secret` (`whsec_...`) is in this response only. Private-network, loopback and IP-address targets are refused (422 on `url`); unknown event types are a 422 naming `event_types.N`. An academy has at most 50 endpoints (409).",
     ...adminAccess("webhooks:write"),
     request: { body: jsonBody(WebhookCreate) },
     responses: {
       201: jsonResponse(WebhookCreated, "The new endpoint, with its secret"),
-      ...errorResponses(401, 403, 413, 415),
+      ...errorResponses(401, 403, 409, 413, 415),
     },
   }),
   async (c) => {

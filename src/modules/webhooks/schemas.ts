@@ -183,8 +183,7 @@ export const DeliveryWithAttempts = Delivery.extend({
 export const DeliveryListQuery = z.object({
   cursor: z
     .string()
-    .max(40)
-    .regex(/^\d+$/, "Use the `meta.next_cursor` of the previous page.")
+    .regex(/^\d{1,15}$/, "Use the `meta.next_cursor` of the previous page.")
     .optional()
     .openapi({ description: "`meta.next_cursor` of the previous page; omit for the newest deliveries" }),
   per_page: z.coerce.number().int().min(1).max(100).default(25),

@@ -16,6 +16,8 @@ type EndpointRow = typeof webhookEndpoints.$inferSelect;
 type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 type AttemptRow = typeof webhookAttempts.$inferSelect;
 
+/** Endpoints per academy: each event is one delivery per endpoint, so this bounds the fan-out. */
+export const MAX_ENDPOINTS = 50;
 /** How long the old secret keeps signing after a rotation. */
 export const ROTATION_OVERLAP_SECONDS = 24 * 3600;
 /** Failed deliveries queued again per redeliver-failed call. */
@@ -123,6 +125,13 @@ export async function createWebhook(
   },
 ) {
   validate(ctx, input);
+  const [{ n }] = await ctx.db
+    .select({ n: sql<number>`count(*)` })
+    .from(webhookEndpoints)
+    .where(eq(webhookEndpoints.tenantId, ctx.tenantId));
+  if (n >= MAX_ENDPOINTS) {
+    throw ApiError.conflict(`An academy may have at most ${MAX_ENDPOINTS} webhook endpoints; delete one first.`);
+  }
   const secret = newSigningSecret();
   const now = nowIso();
   const eventTypes = normalizeTypes(input.event_types);

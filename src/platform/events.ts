@@ -1,6 +1,6 @@
-import { and, asc, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
-import { chunk } from "./db";
+import { chunk, inList } from "./db";
 import type { AppEnv, Db, Env, EventMessage } from "./env";
 import { outbox } from "./tables";
 import { nowIso } from "./time";
@@ -22,16 +22,20 @@ export async function flushOutbox(env: Env, db: Db, tenantId?: number, limit = 1
     .orderBy(asc(outbox.id))
     .limit(limit);
   if (rows.length === 0) return 0;
-  await env.EVENTS.sendBatch(rows.map((body: EventMessage) => ({ body })));
-  await db
-    .update(outbox)
-    .set({ sentAt: nowIso() })
-    .where(
-      inArray(
-        outbox.id,
-        rows.map((r) => r.id),
-      ),
-    );
+  // Queues take at most 100 messages per sendBatch; each part is marked sent once it is on the queue.
+  for (let i = 0; i < rows.length; i += 100) {
+    const part = rows.slice(i, i + 100);
+    await env.EVENTS.sendBatch(part.map((body: EventMessage) => ({ body })));
+    await db
+      .update(outbox)
+      .set({ sentAt: nowIso() })
+      .where(
+        inList(
+          outbox.id,
+          part.map((r) => r.id),
+        ),
+      );
+  }
   return rows.length;
 }
 

@@ -156,7 +156,7 @@ export const EVENT_CATALOG = {
   "category.created": {
     group: "Catalog",
     description: "A category was created.",
-    data: payload({ type: Text, slug: Text }),
+    data: payload({ id: Id, type: Text, slug: Text }),
   },
   "category.updated": {
     group: "Catalog",
@@ -176,7 +176,7 @@ export const EVENT_CATALOG = {
   "course.created": {
     group: "Catalog",
     description: "A course was created (also by cloning: `cloned_from`).",
-    data: payload({ slug: Text, name: Text, cloned_from: Id.optional() }),
+    data: payload({ id: Id, slug: Text, name: Text, cloned_from: Id.optional() }),
   },
   "course.updated": {
     group: "Catalog",
@@ -196,8 +196,9 @@ export const EVENT_CATALOG = {
   "course.restored": { group: "Catalog", description: "A deleted course was restored.", data: payload({ id: Id }) },
   "course.cloned": {
     group: "Catalog",
-    description: "A course was cloned; the copy also emits `course.created`.",
-    data: payload({ source_id: Id, slug: Text, modules: Text.optional() }),
+    description:
+      "A course was cloned (`id` is the copy, `source_id` the original); the copy also emits `course.created`.",
+    data: payload({ id: Id, source_id: Id, slug: Text, modules: Text.optional() }),
   },
   "course.curriculum_changed": {
     group: "Catalog",
@@ -234,7 +235,7 @@ export const EVENT_CATALOG = {
   "learning_path.created": {
     group: "Catalog",
     description: "A learning path was created.",
-    data: payload({ slug: Text, name: Text }),
+    data: payload({ id: Id, slug: Text, name: Text }),
   },
   "learning_path.updated": {
     group: "Catalog",
@@ -253,8 +254,8 @@ export const EVENT_CATALOG = {
   },
   "learning_path.cloned": {
     group: "Catalog",
-    description: "A learning path was copied.",
-    data: payload({ source_id: Id, slug: Text, name: Text }),
+    description: "A learning path was copied (`id` is the copy, `source_id` the original).",
+    data: payload({ id: Id, source_id: Id, slug: Text, name: Text }),
   },
   "rating.created": {
     group: "Catalog",

@@ -6,7 +6,7 @@
 //   4. .lectern/dev-credentials.json, printed
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { unstable_dev } from "wrangler";
 
 const BASE_URL = "http://127.0.0.1:8787";
@@ -21,10 +21,16 @@ function readVars() {
         "# Local secrets for wrangler dev (written by npm run setup; never commit this file).",
         `PLATFORM_ADMIN_TOKEN=plt_${token(24)}`,
         `JWT_SECRET=${token(48)}`,
+        "ENVIRONMENT=development",
         "",
       ].join("\n"),
     );
     console.log("Wrote .dev.vars with new random secrets.");
+  }
+  // wrangler.toml says production (the safe default of a deploy); local runs say development, which lets
+  // webhooks reach loopback receivers. Older .dev.vars files get the line added.
+  if (!/^ENVIRONMENT=/m.test(readFileSync(".dev.vars", "utf8"))) {
+    appendFileSync(".dev.vars", "ENVIRONMENT=development\n");
   }
   return Object.fromEntries(
     readFileSync(".dev.vars", "utf8")
@@ -179,15 +185,21 @@ async function seedCurriculum(adminKey, course) {
   );
   if (outline.sections.length === 0) {
     const plan = [
-      ["Start here", [
-        { type: "text", name: "How this academy works", settings: { body: "Welcome! Read this first." } },
-        { type: "video", name: "A two-minute tour", settings: { url: "https://videos.example.com/tour.mp4" } },
-        { type: "pdf", name: "Cheat sheet", settings: { url: "https://files.example.com/cheat-sheet.pdf" } },
-      ]],
-      ["Check yourself", [
-        { type: "quiz", name: "Warm-up quiz" },
-        { type: "assignment", name: "Introduce yourself" },
-      ]],
+      [
+        "Start here",
+        [
+          { type: "text", name: "How this academy works", settings: { body: "Welcome! Read this first." } },
+          { type: "video", name: "A two-minute tour", settings: { url: "https://videos.example.com/tour.mp4" } },
+          { type: "pdf", name: "Cheat sheet", settings: { url: "https://files.example.com/cheat-sheet.pdf" } },
+        ],
+      ],
+      [
+        "Check yourself",
+        [
+          { type: "quiz", name: "Warm-up quiz" },
+          { type: "assignment", name: "Introduce yourself" },
+        ],
+      ],
     ];
     for (const [name, modules] of plan) {
       const section = must(
@@ -195,7 +207,10 @@ async function seedCurriculum(adminKey, course) {
         "Create section",
       );
       for (const module of modules) {
-        const created = must(await call("POST", "/v1/admin/modules", { auth: adminKey, body: module }), "Create module");
+        const created = must(
+          await call("POST", "/v1/admin/modules", { auth: adminKey, body: module }),
+          "Create module",
+        );
         must(
           await call("POST", `/v1/admin/courses/${course.id}/sections/${section.id}/placements`, {
             auth: adminKey,

@@ -135,7 +135,11 @@ async function curriculumOfA(courseId: number) {
     "/v1/admin/courses/{id}/publish": { url: `${base}/publish`, read: base },
     "/v1/admin/courses/{id}/restore": { url: `${base}/restore`, read: base },
     "/v1/admin/courses/{id}/clone": { url: `${base}/clone`, read: base },
-    "/v1/admin/courses/{id}/curriculum": { url: `${base}/curriculum`, read: `${base}/curriculum`, body: { sections: [] } },
+    "/v1/admin/courses/{id}/curriculum": {
+      url: `${base}/curriculum`,
+      read: `${base}/curriculum`,
+      body: { sections: [] },
+    },
     "/v1/admin/courses/{id}/sections": { url: `${base}/sections`, read: `${base}/curriculum`, body: { name: "B's" } },
     "/v1/admin/courses/{id}/sections/{sectionId}": sectionPath,
     "/v1/admin/courses/{id}/sections/{sectionId}/placements": {
@@ -313,7 +317,8 @@ describe("every operation of openapi.json", () => {
     for (const op of admin) {
       const entry = resourcesOfA[op.path];
       const target = readPathOf(entry);
-      const url = typeof entry !== "string" ? entry.url : op.path.endsWith("/rotate-secret") ? `${target}/rotate-secret` : target;
+      const url =
+        typeof entry !== "string" ? entry.url : op.path.endsWith("/rotate-secret") ? `${target}/rotate-secret` : target;
       const readPath = target;
       const before = await api("GET", readPath, { token: a.key });
       expect(before.status, `A can read ${readPath}`).toBe(200);

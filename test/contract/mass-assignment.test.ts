@@ -71,6 +71,11 @@ async function send(operation: Operation, path: string, body: unknown) {
   });
 }
 
+/** Collections whose items are created elsewhere (a placement is made inside a section). */
+const CREATED_BY: Record<string, string> = {
+  "/v1/admin/courses/{id}/placements": "/v1/admin/courses/{id}/sections/{sectionId}/placements",
+};
+
 /**
  * The path of an operation on a real resource of the academy: `/v1/admin/learners/{id}` gets a learner made by
  * `POST /v1/admin/learners` with a minimal body (and the platform's tenants a throwaway academy, never a fixture).
@@ -79,15 +84,19 @@ async function realPath(operation: Operation): Promise<string> {
   let path = operation.path;
   for (const match of operation.path.matchAll(/\{(\w+)\}/g)) {
     const collection = operation.path.slice(0, match.index - 1);
-    let id = targets.get(collection);
+    // The collection with the parameters before this one already filled in (`/v1/admin/courses/7/sections`).
+    const concrete = path.slice(0, path.indexOf(match[0]) - 1);
+    let id = targets.get(concrete);
     if (!id) {
-      const create = operations.find((o) => o.method === "post" && o.path === collection);
-      if (!create) throw new Error(`${operation.key}: no POST ${collection} to make a ${match[1]} with`);
-      const created = await send(create, collection, minimalBody(create));
+      const createPath = CREATED_BY[collection] ?? collection;
+      const create = operations.find((o) => o.method === "post" && o.path === createPath);
+      if (!create) throw new Error(`${operation.key}: no POST ${createPath} to make a ${match[1]} with`);
+      const createUrl = createPath === collection ? concrete : await realPath(create);
+      const created = await send(create, createUrl, minimalBody(create));
       expect(created.status, `${create.key}: ${created.text}`).toBe(201);
       id = String(created.body.id);
       if (collection === "/v1/platform/tenants") targetTenants.push(Number(id));
-      targets.set(collection, id);
+      targets.set(concrete, id);
     }
     path = path.replace(match[0], id);
   }
@@ -107,9 +116,20 @@ beforeAll(async () => {
   targets.set("/v1/learner/courses", "999999");
   const instructor = await roleId(academy, "instructor");
   const client = await api("POST", "/v1/admin/api-clients", { token: academy.key, body: { name: unique("ma") } });
+  const modules: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const made = await api("POST", "/v1/admin/modules", {
+      token: academy.key,
+      body: { type: "text", name: `MA ${i}` },
+    });
+    modules.push(made.body.id);
+  }
+  let nextModule = 0;
   expect(client.status).toBe(201);
   overrides = {
     role_id: () => instructor,
+    // A different module each time: a module sits at most once in a course.
+    module_id: () => modules[nextModule++ % modules.length],
     scopes: () => ["courses:read"],
     permissions: () => ["courses:read"],
     password: () => PASSWORD,

@@ -74,6 +74,7 @@ catalogRouter.openapi(
     method: "get",
     path: "/v1/public/catalog",
     operationId: "listPublicCatalog",
+    security: [],
     tags: publicTags,
     summary: "Browse the catalog",
     description:
@@ -102,6 +103,7 @@ catalogRouter.openapi(
     method: "get",
     path: "/v1/public/courses/{slug}",
     operationId: "getPublicCourse",
+    security: [],
     tags: publicTags,
     summary: "A course's landing page",
     description:
@@ -129,6 +131,7 @@ catalogRouter.openapi(
     method: "get",
     path: "/v1/public/learning-paths/{slug}",
     operationId: "getPublicLearningPath",
+    security: [],
     tags: publicTags,
     summary: "A learning path's landing page",
     description:

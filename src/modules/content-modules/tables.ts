@@ -67,5 +67,7 @@ export const moduleCategories = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.moduleId, t.categoryId] }),
     index("module_categories_tenant_category_idx").on(t.tenantId, t.categoryId),
+    index("module_categories_module_fk_idx").on(t.moduleId),
+    index("module_categories_category_fk_idx").on(t.categoryId),
   ],
 );

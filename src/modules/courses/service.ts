@@ -351,16 +351,14 @@ function relationInserts(ctx: TenantContext, courseId: number | SQL, categoryIds
     4,
   )) {
     items.push(
-      ctx.db
-        .insert(courseInstructors)
-        .values(
-          part.map(({ userId, position }) => ({
-            tenantId: ctx.tenantId,
-            courseId: courseId as number,
-            userId,
-            position,
-          })),
-        ),
+      ctx.db.insert(courseInstructors).values(
+        part.map(({ userId, position }) => ({
+          tenantId: ctx.tenantId,
+          courseId: courseId as number,
+          userId,
+          position,
+        })),
+      ),
     );
   }
   return items;

@@ -106,6 +106,7 @@ export const courseCategories = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.courseId, t.categoryId] }),
     index("course_categories_tenant_category_idx").on(t.tenantId, t.categoryId),
+    index("course_categories_category_fk_idx").on(t.categoryId),
   ],
 );
 
@@ -127,6 +128,7 @@ export const courseInstructors = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.courseId, t.userId] }),
     index("course_instructors_tenant_user_idx").on(t.tenantId, t.userId),
+    index("course_instructors_user_fk_idx").on(t.userId),
   ],
 );
 
@@ -183,6 +185,8 @@ export const coursePlacements = sqliteTable(
     uniqueIndex("course_placements_tenant_course_module_uq").on(t.tenantId, t.courseId, t.moduleId),
     index("course_placements_tenant_section_position_idx").on(t.tenantId, t.sectionId, t.position),
     index("course_placements_tenant_module_idx").on(t.tenantId, t.moduleId),
+    index("course_placements_module_fk_idx").on(t.moduleId),
+    index("course_placements_section_fk_idx").on(t.sectionId),
   ],
 );
 
@@ -203,5 +207,7 @@ export const placementPrerequisites = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.placementId, t.prerequisiteId] }),
     index("placement_prerequisites_tenant_prerequisite_idx").on(t.tenantId, t.prerequisiteId),
+    index("placement_prerequisites_placement_fk_idx").on(t.placementId),
+    index("placement_prerequisites_prerequisite_fk_idx").on(t.prerequisiteId),
   ],
 );

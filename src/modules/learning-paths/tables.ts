@@ -54,6 +54,7 @@ export const learningPathSteps = sqliteTable(
     uniqueIndex("learning_path_steps_tenant_path_course_uq").on(t.tenantId, t.pathId, t.courseId),
     index("learning_path_steps_tenant_path_position_idx").on(t.tenantId, t.pathId, t.position),
     index("learning_path_steps_tenant_course_idx").on(t.tenantId, t.courseId),
+    index("learning_path_steps_path_fk_idx").on(t.pathId),
   ],
 );
 
@@ -71,7 +72,11 @@ export const learningPathStepPrerequisites = sqliteTable(
       .notNull()
       .references(() => learningPathSteps.id, { onDelete: "cascade" }),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.stepId, t.prerequisiteStepId] })],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.stepId, t.prerequisiteStepId] }),
+    index("learning_path_step_prerequisites_step_fk_idx").on(t.stepId),
+    index("learning_path_step_prerequisites_prerequisite_fk_idx").on(t.prerequisiteStepId),
+  ],
 );
 
 export const learningPathCategories = sqliteTable(
@@ -90,5 +95,7 @@ export const learningPathCategories = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.pathId, t.categoryId] }),
     index("learning_path_categories_tenant_category_idx").on(t.tenantId, t.categoryId),
+    index("learning_path_categories_path_fk_idx").on(t.pathId),
+    index("learning_path_categories_category_fk_idx").on(t.categoryId),
   ],
 );

@@ -26,5 +26,6 @@ export const courseRatings = sqliteTable(
     uniqueIndex("course_ratings_tenant_course_user_uq").on(t.tenantId, t.courseId, t.userId),
     index("course_ratings_tenant_course_created_idx").on(t.tenantId, t.courseId, t.createdAt),
     index("course_ratings_tenant_course_rating_idx").on(t.tenantId, t.courseId, t.rating),
+    index("course_ratings_user_fk_idx").on(t.userId),
   ],
 );

@@ -8,9 +8,9 @@ import { contains, type ListParams, orderBy, paginate } from "../../platform/pag
 import { addSeconds, nowIso } from "../../platform/time";
 import { revokeAllSessions } from "../auth/service";
 import { forgetRatingsOfUser } from "../ratings/service";
-import { catalogChanged } from "../tenants/service";
 import { assertCanGrant, findRole } from "../roles/service";
 import { roles } from "../roles/tables";
+import { catalogChanged } from "../tenants/service";
 import { invitations, users } from "./tables";
 
 export type UserKind = "staff" | "learner";

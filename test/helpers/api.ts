@@ -1,5 +1,6 @@
-import { env, SELF } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { expect } from "vitest";
+import worker from "../../src/index";
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -17,7 +18,11 @@ export interface CallOptions {
   tenant?: string;
 }
 
-/** Calls the Worker through its real fetch handler (routing, middleware, D1), as a client would. */
+/**
+ * Calls the Worker's own fetch handler (routing, middleware, D1, Durable Objects, Queues), as a client would,
+ * and waits for its `waitUntil` work. Not through SELF.fetch: under vitest-pool-workers each SELF.fetch gets
+ * slower as one workerd instance serves more of them (cloudflare/workers-sdk#15446).
+ */
 export async function api<T = any>(method: string, path: string, options: CallOptions = {}): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -28,7 +33,9 @@ export async function api<T = any>(method: string, path: string, options: CallOp
     body = JSON.stringify(options.body);
     headers["content-type"] ??= "application/json";
   }
-  const res = await SELF.fetch(`http://lectern.test${path}`, { method, headers, body });
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`http://lectern.test${path}`, { method, headers, body }), env, ctx);
+  await waitOnExecutionContext(ctx);
   const text = await res.text();
   let parsed: unknown = null;
   try {

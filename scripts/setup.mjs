@@ -166,7 +166,7 @@ async function seed(worker, platformToken) {
       }),
       "Create course",
     );
-  await seedCurriculum(adminKey, course);
+  await seedCurriculum({ call, must }, adminKey, course);
   return {
     base_url: BASE_URL,
     platform_token: platformToken,
@@ -178,7 +178,7 @@ async function seed(worker, platformToken) {
 }
 
 /** Two sections with five modules of different types, a learning path, both published (once). */
-async function seedCurriculum(adminKey, course) {
+async function seedCurriculum({ call, must }, adminKey, course) {
   const outline = must(
     await call("GET", `/v1/admin/courses/${course.id}/curriculum`, { auth: adminKey }),
     "Read curriculum",

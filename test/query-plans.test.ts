@@ -5,8 +5,11 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import * as categories from "../src/modules/categories/service";
 import * as curriculum from "../src/modules/courses/curriculum.service";
 import * as courses from "../src/modules/courses/service";
+import * as paths from "../src/modules/learning-paths/service";
+import * as ratings from "../src/modules/ratings/service";
 import type { TenantContext } from "../src/platform/auth";
 import { createDb } from "../src/platform/db";
 import { api, expectStatus } from "./helpers/api";
@@ -113,5 +116,43 @@ describe("catalog lists use indexes led by tenant_id (EXPLAIN QUERY PLAN)", () =
 
   it("course outline", async () => {
     await expectIndexed(t.id, "courseOutline", (ctx) => curriculum.courseOutline(ctx, courseId));
+  });
+
+  it("categories list and lookup: by type, every sort", async () => {
+    for (const sort of ["position", "name", "-created_at", "-updated_at"]) {
+      for (const type of [undefined, "course" as const]) {
+        await expectIndexed(t.id, `listCategories ${sort} ${type}`, (ctx) =>
+          categories.listCategories(ctx, { ...page, sort, type }),
+        );
+      }
+    }
+    await expectIndexed(t.id, "lookupCategories", (ctx) =>
+      categories.lookupCategories(ctx, { limit: 20, type: "course" }),
+    );
+  });
+
+  it("learning paths list and lookup: every filter and sort", async () => {
+    const variants = [
+      { sort: "-created_at" },
+      { sort: "name" },
+      { sort: "-updated_at" },
+      { sort: "-created_at", status: "published" as const },
+      { sort: "-created_at", category_id: 1 },
+      { sort: "-created_at", course_id: courseId },
+    ];
+    for (const variant of variants) {
+      await expectIndexed(t.id, `listPaths ${JSON.stringify(variant)}`, (ctx) =>
+        paths.listPaths(ctx, { ...page, ...variant }),
+      );
+    }
+    await expectIndexed(t.id, "lookupPaths", (ctx) => paths.lookupPaths(ctx, undefined, 20));
+  });
+
+  it("a course's ratings, for staff and learners", async () => {
+    for (const variant of [{ sort: "-created_at" }, { sort: "-rating" }, { sort: "-created_at", rating: 5 }]) {
+      await expectIndexed(t.id, `listRatingsForAdmin ${JSON.stringify(variant)}`, (ctx) =>
+        ratings.listRatingsForAdmin(ctx, courseId, { ...page, ...variant }),
+      );
+    }
   });
 });

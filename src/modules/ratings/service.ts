@@ -199,8 +199,13 @@ const joinedColumns = {
   review: courseRatings.review,
   createdAt: courseRatings.createdAt,
   updatedAt: courseRatings.updatedAt,
-  learnerName: users.name,
-  learnerEmail: users.email,
+  // Scalar lookups by primary key, not a join: the planner may otherwise scan users as the outer loop.
+  learnerName: sql<string>`(SELECT ${users.name} FROM ${users} WHERE ${users.id} = ${courseRatings.userId})`.as(
+    "learner_name",
+  ),
+  learnerEmail: sql<string>`(SELECT ${users.email} FROM ${users} WHERE ${users.id} = ${courseRatings.userId})`.as(
+    "learner_email",
+  ),
 };
 
 type JoinedRow = RatingRow & { learnerName: string; learnerEmail: string };
@@ -226,7 +231,6 @@ async function ratingPage(ctx: TenantContext, courseId: number, query: RatingLis
     ctx.db
       .select(joinedColumns)
       .from(courseRatings)
-      .innerJoin(users, and(eq(users.id, courseRatings.userId), eq(users.tenantId, ctx.tenantId)))
       .where(where)
       .orderBy(...order, desc(courseRatings.id))
       .limit(query.per_page)
@@ -280,7 +284,6 @@ async function findRatingOfCourse(ctx: TenantContext, courseId: number, ratingId
   const [row] = await ctx.db
     .select(joinedColumns)
     .from(courseRatings)
-    .innerJoin(users, and(eq(users.id, courseRatings.userId), eq(users.tenantId, ctx.tenantId)))
     .where(and(ofCourse(ctx, courseId), eq(courseRatings.id, ratingId)))
     .limit(1);
   if (!row) throw ApiError.notFound(`Rating ${ratingId} of course ${courseId}`);

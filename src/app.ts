@@ -5,16 +5,21 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { activitiesRouter } from "./modules/activities/routes";
 import { apiClientsRouter, oauthRouter } from "./modules/api-clients/routes";
 import { apiKeysRouter } from "./modules/api-keys/routes";
 import { adminAuth, learnerAuth, platformAuth } from "./modules/auth/middleware";
 import { adminAuthRouter, learnerAuthRouter, PUBLIC_AUTH_PATHS } from "./modules/auth/routes";
 import { catalogRouter } from "./modules/catalog/routes";
 import { categoriesRouter } from "./modules/categories/routes";
+import { certificatesRouter } from "./modules/certificates/routes";
 import { modulesRouter } from "./modules/content-modules/routes";
 import { curriculumRouter } from "./modules/courses/curriculum.routes";
 import { coursesRouter } from "./modules/courses/routes";
+import { enrollmentsRouter } from "./modules/enrollments/routes";
+import { gradebookRouter } from "./modules/gradebook/routes";
 import { learningPathsRouter } from "./modules/learning-paths/routes";
+import { progressRouter } from "./modules/progress/routes";
 import { ratingsRouter } from "./modules/ratings/routes";
 import { rolesRouter } from "./modules/roles/routes";
 import { systemRouter } from "./modules/system/routes";
@@ -53,6 +58,11 @@ const routers = [
   ratingsRouter,
   catalogRouter,
   webhooksRouter,
+  certificatesRouter,
+  gradebookRouter,
+  enrollmentsRouter,
+  activitiesRouter,
+  progressRouter,
 ];
 
 const unlessPublic =
@@ -187,6 +197,26 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
       { name: "Ratings", description: "Learners' course ratings and reviews." },
       { name: "Public catalog", description: "What anyone may see of an academy: published courses and paths." },
       { name: "Learner courses", description: "A signed-in learner's view of courses." },
+      {
+        name: "Learning",
+        description:
+          "The signed-in learner's runtime: my courses, the outline with progress and locks, launch, completion, media progress.",
+      },
+      {
+        name: "Enrollments",
+        description:
+          "Enroll learners in courses and learning paths, revoke and grant access, expiry, progress resets, auto-enroll.",
+      },
+      {
+        name: "Certificates",
+        description:
+          "Certificate templates, issued certificates (manual issue, revoke, PDF), the learner's own, and public verification by code.",
+      },
+      {
+        name: "Gradebook",
+        description: "Per course and learner: graded modules' scores and the course grade; CSV export.",
+      },
+      { name: "Activity log", description: "What learners did and what was done to enrollments, newest first." },
       {
         name: "Webhooks",
         description: "Endpoints that receive the academy's events, signed per Standard Webhooks; delivery logs.",

@@ -115,6 +115,8 @@ beforeAll(async () => {
     ...(await moduleOfA()),
     ...(await ratingsOfA()),
     ...(await webhookOfA()),
+    ...(await certificatesOfA(course.body.id, learner.id)),
+    ...(await enrollmentsOfA(course.body.id, learner.id)),
     "/v1/platform/tenants/{id}": `/v1/platform/tenants/${a.id}`,
     "/v1/platform/tenants/{id}/api-keys": `/v1/platform/tenants/${a.id}`,
   });
@@ -148,6 +150,55 @@ async function curriculumOfA(courseId: number) {
       body: { module_id: module.body.id },
     },
     "/v1/admin/courses/{id}/placements/{placementId}": placementPath,
+  };
+}
+
+/** Tenant A's learner enrolled in a published path of tenant A, and the sweep entries of enrollments and activity. */
+async function enrollmentsOfA(courseId: number, learnerId: number) {
+  const base = `/v1/admin/courses/${courseId}`;
+  const list = `${base}/enrollments`;
+  const body = { learner_ids: [learnerId] };
+  const path = await api("POST", "/v1/admin/learning-paths", {
+    token: a.key,
+    body: { name: unique("Enrolled path"), steps: [{ course_id: courseId }] },
+  });
+  const pathList = `/v1/admin/learning-paths/${path.body.id}/enrollments`;
+  const action = (name: string, extra: Record<string, unknown> = {}) => ({
+    url: `${list}/${name}`,
+    read: list,
+    body: { ...body, ...extra },
+  });
+  return {
+    "/v1/admin/courses/{id}/enrollments": { url: list, read: list, body },
+    "/v1/admin/courses/{id}/enrollments/lookup": `${list}/lookup`,
+    "/v1/admin/courses/{id}/enrollments/remove": action("remove"),
+    "/v1/admin/courses/{id}/enrollments/revoke": action("revoke"),
+    "/v1/admin/courses/{id}/enrollments/grant": action("grant"),
+    "/v1/admin/courses/{id}/enrollments/expiry": action("expiry", { expires_at: null }),
+    "/v1/admin/courses/{id}/enrollments/reset-progress": action("reset-progress"),
+    "/v1/admin/learning-paths/{id}/enrollments": { url: pathList, read: pathList, body },
+    "/v1/admin/learners/{id}/enrollments": `/v1/admin/learners/${learnerId}/enrollments`,
+    "/v1/admin/courses/{id}/activities": `${base}/activities`,
+  };
+}
+
+/** A certificate template and an issued certificate of tenant A, and the course's gradebook. */
+async function certificatesOfA(courseId: number, learnerId: number) {
+  const template = await api("POST", "/v1/admin/certificate-templates", { token: a.key, body: { name: "A's" } });
+  const templatePath = `/v1/admin/certificate-templates/${template.body.id}`;
+  const certificate = await api("POST", "/v1/admin/certificates", {
+    token: a.key,
+    body: { template_id: template.body.id, learner_id: learnerId },
+  });
+  const certificatePath = `/v1/admin/certificates/${certificate.body.id}`;
+  const gradebook = `/v1/admin/courses/${courseId}/gradebook`;
+  return {
+    "/v1/admin/certificate-templates/{id}": templatePath,
+    "/v1/admin/certificates/{id}": certificatePath,
+    "/v1/admin/certificates/{id}/revoke": { url: `${certificatePath}/revoke`, read: certificatePath },
+    "/v1/admin/certificates/{id}/pdf": { url: `${certificatePath}/pdf`, read: certificatePath },
+    "/v1/admin/courses/{id}/gradebook": gradebook,
+    "/v1/admin/courses/{id}/gradebook.csv": { url: `${gradebook}.csv`, read: gradebook },
   };
 }
 

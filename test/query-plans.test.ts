@@ -5,12 +5,15 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import * as activities from "../src/modules/activities/service";
 import * as categories from "../src/modules/categories/service";
 import * as curriculum from "../src/modules/courses/curriculum.service";
 import * as courses from "../src/modules/courses/service";
+import * as enrollments from "../src/modules/enrollments/service";
 import * as paths from "../src/modules/learning-paths/service";
+import * as progress from "../src/modules/progress/service";
 import * as ratings from "../src/modules/ratings/service";
-import type { TenantContext } from "../src/platform/auth";
+import type { LearnerPrincipal, TenantContext } from "../src/platform/auth";
 import { createDb } from "../src/platform/db";
 import { api, expectStatus } from "./helpers/api";
 import { createTenant, type TestTenant } from "./helpers/factories";
@@ -154,5 +157,184 @@ describe("catalog lists use indexes led by tenant_id (EXPLAIN QUERY PLAN)", () =
         ratings.listRatingsForAdmin(ctx, courseId, { ...page, ...variant }),
       );
     }
+  });
+});
+
+describe("enrollment lists and the activity log use indexes led by tenant_id (EXPLAIN QUERY PLAN)", () => {
+  let t: TestTenant;
+  let courseId: number;
+  let learnerId: number;
+  let pathId: number;
+  beforeAll(async () => {
+    t = await createTenant();
+    const course = await api("POST", "/v1/admin/courses", { token: t.key, body: { name: "Enrolled" } });
+    courseId = course.body.id;
+    const learner = await api("POST", "/v1/admin/learners", {
+      token: t.key,
+      body: { name: "Lea", email: `lea-${Date.now()}@example.com` },
+    });
+    learnerId = learner.body.id;
+    const path = await api("POST", "/v1/admin/learning-paths", {
+      token: t.key,
+      body: { name: `Path ${Date.now()}`, steps: [{ course_id: courseId }] },
+    });
+    pathId = path.body.id;
+    await env.DB.prepare("ANALYZE").run();
+  });
+
+  it("course enrollments: every filter and sort, and the lookup", async () => {
+    const variants = [
+      { sort: "-enrolled_at" },
+      { sort: "name" },
+      { sort: "-progress" },
+      { sort: "-enrolled_at", status: "active" as const },
+      { sort: "-enrolled_at", status: "revoked" as const },
+      { sort: "-enrolled_at", status: "expired" as const },
+      { sort: "-enrolled_at", status: "completed" as const },
+      { sort: "-enrolled_at", status: "in_progress" as const },
+      { sort: "-enrolled_at", status: "not_started" as const },
+      { sort: "-enrolled_at", progress_min: 10, progress_max: 90 },
+      { sort: "-enrolled_at", q: "lea" },
+    ];
+    for (const variant of variants) {
+      await expectIndexed(t.id, `listCourseEnrollments ${JSON.stringify(variant)}`, (ctx) =>
+        enrollments.listCourseEnrollments(ctx, courseId, { ...page, ...variant }),
+      );
+    }
+    await expectIndexed(t.id, "lookupEnrolledLearners", (ctx) =>
+      enrollments.lookupEnrolledLearners(ctx, courseId, "le", 20),
+    );
+  });
+
+  it("a learner's enrollments, path enrollments, auto-enroll", async () => {
+    for (const sort of ["-enrolled_at", "-progress"]) {
+      await expectIndexed(t.id, `listLearnerEnrollments ${sort}`, (ctx) =>
+        enrollments.listLearnerEnrollments(ctx, learnerId, { ...page, sort }),
+      );
+    }
+    for (const sort of ["-enrolled_at", "name"]) {
+      await expectIndexed(t.id, `listPathEnrollments ${sort}`, (ctx) =>
+        enrollments.listPathEnrollments(ctx, pathId, { ...page, sort }),
+      );
+    }
+    await expectIndexed(t.id, "listAutoEnroll", (ctx) => enrollments.listAutoEnroll(ctx));
+  });
+
+  it("enroll, path enroll, auto-enroll and the enrollment actions: every statement indexed", async () => {
+    await env.DB.prepare("UPDATE courses SET status = 'published' WHERE id = ?").bind(courseId).run();
+    await env.DB.prepare("UPDATE learning_paths SET status = 'published' WHERE id = ?").bind(pathId).run();
+    await expectIndexed(t.id, "enrollInCourse", (ctx) =>
+      enrollments.enrollInCourse(ctx, courseId, { learner_ids: [learnerId] }),
+    );
+    await expectIndexed(t.id, "enrollInPath", (ctx) =>
+      enrollments.enrollInPath(ctx, pathId, { learner_ids: [learnerId] }),
+    );
+    for (const action of ["revoke", "grant", "expiry", "reset-progress", "remove"] as const) {
+      await expectIndexed(t.id, `changeEnrollments ${action}`, (ctx) =>
+        enrollments.changeEnrollments(ctx, courseId, action, {
+          learner_ids: [learnerId],
+          expires_at: "2099-01-01T00:00:00Z",
+        }),
+      );
+    }
+    await expectIndexed(t.id, "setAutoEnroll", (ctx) => enrollments.setAutoEnroll(ctx, [courseId]));
+    const db = createDb(env.DB);
+    const statements = enrollments.autoEnrollStatements(db, t.id, "nobody@example.com") as unknown as {
+      getQuery(): { sql: string; params: unknown[] };
+    }[];
+    for (const statement of statements) {
+      const { sql, params } = statement.getQuery();
+      expect(await fullScans({ sql, params }), sql).toEqual([]);
+    }
+  });
+
+  it("activity log: every filter and the cursor", async () => {
+    const variants = [
+      {},
+      { cursor: activities.encodeCursor(1000) },
+      { course_id: courseId },
+      { learner_id: learnerId },
+      { type: "module.launched" },
+      { from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z" },
+      { course_id: courseId, learner_id: learnerId, type: "module.completed" },
+    ];
+    for (const variant of variants) {
+      await expectIndexed(t.id, `listActivities ${JSON.stringify(variant)}`, (ctx) =>
+        activities.listActivities(ctx, { per_page: 15, ...variant }),
+      );
+    }
+  });
+});
+
+describe("the learner runtime uses indexes and a fixed number of statements", () => {
+  let t: TestTenant;
+  let learnerId: number;
+  const small = { id: 0, placements: [] as number[] };
+  const large = { id: 0, placements: [] as number[] };
+
+  async function course(target: { id: number; placements: number[] }, modules: number) {
+    const created = await api("POST", "/v1/admin/courses", { token: t.key, body: { name: `Runtime ${modules}` } });
+    target.id = created.body.id;
+    const section = await api("POST", `/v1/admin/courses/${target.id}/sections`, { token: t.key, body: { name: "S" } });
+    for (let i = 0; i < modules; i++) {
+      const module = await api("POST", "/v1/admin/modules", { token: t.key, body: { type: "text", name: `M${i}` } });
+      const placement = await api("POST", `/v1/admin/courses/${target.id}/sections/${section.body.id}/placements`, {
+        token: t.key,
+        body: { module_id: module.body.id },
+      });
+      target.placements.push(placement.body.id);
+    }
+    expectStatus(await api("POST", `/v1/admin/courses/${target.id}/publish`, { token: t.key }), 200);
+    const enrolled = await api("POST", `/v1/admin/courses/${target.id}/enrollments`, {
+      token: t.key,
+      body: { learner_ids: [learnerId] },
+    });
+    expect(enrolled.status, enrolled.text).toBe(201);
+  }
+
+  const asLearner = (ctx: TenantContext): TenantContext<LearnerPrincipal> => ({
+    ...ctx,
+    principal: { kind: "learner", tenantId: t.id, userId: learnerId, sessionId: 0, writesPerMinute: 600 },
+  });
+
+  beforeAll(async () => {
+    t = await createTenant();
+    const learner = await api("POST", "/v1/admin/learners", {
+      token: t.key,
+      body: { name: "Plan", email: `plan-${Date.now()}@example.com`, password: "correct-horse-battery-staple" },
+    });
+    learnerId = learner.body.id;
+    await course(small, 2);
+    await course(large, 9);
+    // No ANALYZE here: statistics of this handful of rows (one learner holding every enrollment) would make a
+    // scan look as cheap as the index; the planner's defaults (and the earlier blocks' statistics) model a large academy.
+  });
+
+  it("my courses: every filter and sort", async () => {
+    for (const status of [undefined, "not_started", "in_progress", "completed"] as const) {
+      for (const sort of ["-enrolled_at", "-last_accessed_at"]) {
+        await expectIndexed(t.id, `listMyCourses ${status} ${sort}`, (ctx) =>
+          progress.listMyCourses(asLearner(ctx), { ...page, sort, status }),
+        );
+      }
+    }
+  });
+
+  it("outline, launch and complete: indexed, and as many statements for 9 modules as for 2", async () => {
+    const counts: Record<string, number[]> = { outline: [], launch: [], complete: [] };
+    for (const target of [small, large]) {
+      const runs = {
+        outline: (ctx: TenantContext) => progress.learnerOutline(asLearner(ctx), target.id),
+        launch: (ctx: TenantContext) => progress.launchModule(asLearner(ctx), target.id, target.placements[0]),
+        complete: (ctx: TenantContext) => progress.completeModule(asLearner(ctx), target.id, target.placements[0]),
+      };
+      for (const [label, work] of Object.entries(runs)) {
+        await expectIndexed(t.id, `${label} (${target.placements.length} modules)`, work);
+        counts[label].push((await statementsOf(t.id, work)).length);
+      }
+    }
+    expect(counts.outline[0]).toBe(counts.outline[1]);
+    expect(counts.launch[0]).toBe(counts.launch[1]);
+    expect(counts.complete[0]).toBe(counts.complete[1]);
   });
 });

@@ -114,6 +114,7 @@ beforeAll(async () => {
   learnerToken = (await learnerSession(academy)).token;
   // Learners cannot create courses: their course-scoped writes get an id that validation answers before lookup.
   targets.set("/v1/learner/courses", "999999");
+  targets.set("/v1/learner/courses/999999/modules", "999999");
   const instructor = await roleId(academy, "instructor");
   const client = await api("POST", "/v1/admin/api-clients", { token: academy.key, body: { name: unique("ma") } });
   const modules: number[] = [];

@@ -7,6 +7,7 @@ import { outboxInsert } from "../../platform/events";
 import { contains, type ListParams, orderBy, paginate } from "../../platform/pagination";
 import { addSeconds, nowIso } from "../../platform/time";
 import { revokeAllSessions } from "../auth/service";
+import { autoEnrollStatements } from "../enrollments/service";
 import { forgetRatingsOfUser } from "../ratings/service";
 import { assertCanGrant, findRole } from "../roles/service";
 import { roles } from "../roles/tables";
@@ -361,6 +362,8 @@ export async function createLearner(
       passwordHash,
     }),
     outboxInsert(ctx.db, ctx.tenantId, event, { email: input.email, name: input.name }),
+    // The academy's auto-enroll courses, in the same batch (the new learner is found by email).
+    ...autoEnrollStatements(ctx.db, ctx.tenantId, input.email),
   ]);
   return row;
 }

@@ -279,6 +279,103 @@ export const EVENT_CATALOG = {
     description: "A learner was enrolled in a course.",
     data: payload({ id: Id, course_id: Id, user_id: Id }),
   },
+  "enrollment.removed": {
+    group: "Learning",
+    description: "An admin removed a learner from a course (the enrollment and its progress are gone).",
+    data: payload({ id: Id, course_id: Id, user_id: Id }),
+  },
+  "enrollment.revoked": {
+    group: "Learning",
+    description: "An admin revoked a learner's access to a course; progress is kept for a later grant.",
+    data: payload({ id: Id, course_id: Id, user_id: Id }),
+  },
+  "enrollment.granted": {
+    group: "Learning",
+    description: "An admin granted a revoked enrollment's access back.",
+    data: payload({ id: Id, course_id: Id, user_id: Id }),
+  },
+  "enrollment.expiry_changed": {
+    group: "Learning",
+    description: "An admin set or cleared an enrollment's expiry (`expires_at` null = never expires).",
+    data: payload({ id: Id, course_id: Id, user_id: Id, expires_at: Text.nullable() }),
+  },
+  "enrollment.progress_reset": {
+    group: "Learning",
+    description: "An admin reset a learner's progress in a course (module statuses and completion cleared).",
+    data: payload({ id: Id, course_id: Id, user_id: Id }),
+  },
+  "auto_enroll.updated": {
+    group: "Learning",
+    description: "The list of courses every new learner is enrolled in changed.",
+    data: payload({ course_ids: Ids }),
+  },
+  // Learner runtime (progress module)
+  "module.started": {
+    group: "Learning",
+    description: "A learner opened a placement of a course for the first time.",
+    data: payload({ enrollment_id: Id, course_id: Id, placement_id: Id, module_id: Id, user_id: Id }),
+  },
+  "module.completed": {
+    group: "Learning",
+    description: "A learner completed a placement of a course (self-reported, or watched to the threshold).",
+    data: payload({
+      enrollment_id: Id,
+      course_id: Id,
+      placement_id: Id,
+      module_id: Id,
+      user_id: Id,
+      module_type: Text,
+    }),
+  },
+  "module.graded": {
+    group: "Learning",
+    description: "A graded attempt or submission set a placement's result (`status`: passed, failed or submitted).",
+    data: payload({ enrollment_id: Id, course_id: Id, placement_id: Id, user_id: Id, status: Text, score: z.number() }),
+  },
+  "enrollment.completed": {
+    group: "Learning",
+    description: "A learner met the course's completion criteria (once per enrollment until its progress is reset).",
+    data: payload({ id: Id, course_id: Id, user_id: Id, completed_at: Text }),
+  },
+
+  // Certificates (certificates module)
+  "certificate_template.created": {
+    group: "Certificates",
+    description: "A certificate template was created.",
+    data: payload({ id: Id, name: Text }),
+  },
+  "certificate_template.updated": {
+    group: "Certificates",
+    description: "A certificate template's settings changed.",
+    data: payload({ id: Id, changed: Changed }),
+  },
+  "certificate_template.deleted": {
+    group: "Certificates",
+    description: "A certificate template was deleted (and removed from the courses that awarded it).",
+    data: payload({ id: Id, name: Text, removed_from_course_ids: Ids }),
+  },
+  "certificate.issued": {
+    group: "Certificates",
+    description:
+      "A certificate was issued: on course completion (`source: course`), path completion (`path`) or by an admin (`manual`).",
+    data: payload({
+      id: Id,
+      code: Text,
+      learner_id: Id,
+      course_id: Id.nullable(),
+      path_id: Id.nullable(),
+      template_id: Id.nullable(),
+      title: Text,
+      issued_at: Text,
+      expires_at: Text.nullable(),
+      source: Text,
+    }),
+  },
+  "certificate.revoked": {
+    group: "Certificates",
+    description: "An admin revoked a certificate; its public verification now answers `revoked`.",
+    data: payload({ id: Id, code: Text, learner_id: Id, revoked_at: Text }),
+  },
 
   // Webhooks themselves
   "webhook.created": {

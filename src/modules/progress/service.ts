@@ -936,6 +936,18 @@ export function resetProgressStatements(ctx: TenantContext, enrollmentIds: numbe
 }
 
 /**
+ * The access check of launch for modules with their own runtime (quizzes, surveys, assignments, flashcards,
+ * discussions, packages): the learner's active enrollment and the placement, or the same 403/404/409 problems a
+ * launch answers (course unpublished, enrollment revoked or expired, section release, drip, prerequisites,
+ * sequential navigation). Records nothing; launch the placement to record access.
+ */
+export async function assertPlacementOpen(ctx: LearnerCtx, courseId: number, placementId: number) {
+  const state = await loadState(ctx, courseId, ctx.principal.userId);
+  const { enrollment, placement } = openPlacement(state, placementId);
+  return { enrollmentId: enrollment.id, enrolledAt: enrollment.enrolledAt, placement };
+}
+
+/**
  * The result of a graded attempt or submission (quizzes, assignments, SCORM, ...: issue 8). `passed` true ->
  * passed, false -> failed, null -> submitted (waiting for review). A passed placement stays passed when a later
  * attempt fails (its best result counts). Recomputes progress and the course grade, and completes the course when

@@ -16,3 +16,4 @@ export * from "../modules/tenants/tables";
 export * from "../modules/users/tables";
 export * from "../modules/webhooks/tables";
 export * from "../platform/tables";
+export * from "../modules/jobs/tables";

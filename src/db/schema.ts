@@ -17,3 +17,4 @@ export * from "../modules/users/tables";
 export * from "../modules/webhooks/tables";
 export * from "../platform/tables";
 export * from "../modules/jobs/tables";
+export * from "../modules/discussions/tables";

@@ -18,3 +18,4 @@ export * from "../modules/webhooks/tables";
 export * from "../platform/tables";
 export * from "../modules/jobs/tables";
 export * from "../modules/discussions/tables";
+export * from "../modules/media/tables";

@@ -19,3 +19,5 @@ export * from "../platform/tables";
 export * from "../modules/jobs/tables";
 export * from "../modules/discussions/tables";
 export * from "../modules/media/tables";
+export * from "../modules/questions/tables";
+export * from "../modules/quizzes/tables";

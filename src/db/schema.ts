@@ -21,3 +21,4 @@ export * from "../modules/discussions/tables";
 export * from "../modules/media/tables";
 export * from "../modules/questions/tables";
 export * from "../modules/quizzes/tables";
+export * from "../modules/packages/tables";

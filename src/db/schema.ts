@@ -22,3 +22,4 @@ export * from "../modules/media/tables";
 export * from "../modules/questions/tables";
 export * from "../modules/quizzes/tables";
 export * from "../modules/packages/tables";
+export * from "../modules/xapi/tables";

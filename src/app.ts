@@ -18,6 +18,7 @@ import { curriculumRouter } from "./modules/courses/curriculum.routes";
 import { coursesRouter } from "./modules/courses/routes";
 import { enrollmentsRouter } from "./modules/enrollments/routes";
 import { gradebookRouter } from "./modules/gradebook/routes";
+import { jobsRouter } from "./modules/jobs/routes";
 import { learningPathsRouter } from "./modules/learning-paths/routes";
 import { progressRouter } from "./modules/progress/routes";
 import { ratingsRouter } from "./modules/ratings/routes";
@@ -63,6 +64,7 @@ const routers = [
   enrollmentsRouter,
   activitiesRouter,
   progressRouter,
+  jobsRouter,
 ];
 
 const unlessPublic =
@@ -216,6 +218,7 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
         name: "Gradebook",
         description: "Per course and learner: graded modules' scores and the course grade; CSV export.",
       },
+      { name: "Jobs", description: "Background work (imports, package processing): status, progress, result." },
       { name: "Activity log", description: "What learners did and what was done to enrollments, newest first." },
       {
         name: "Webhooks",

@@ -1,4 +1,6 @@
 import { createApp } from "./app";
+import { runJobs } from "./modules/jobs/runner";
+import { type JobMessage, requeueUnsentJobs } from "./modules/jobs/service";
 import { deadLetterDeliveries, deliverWebhooks, fanOutEvents } from "./modules/webhooks/consumers";
 import { type DeliveryMessage, pruneDeliveries, QUEUES, requeueStalledDeliveries } from "./modules/webhooks/queue";
 import { createDb } from "./platform/db";
@@ -37,8 +39,8 @@ export default {
 
   /**
    * EVENTS: the outbox's domain events, fanned out to webhook endpoints. WEBHOOK_DELIVERIES: one message per
-   * event and endpoint, sent signed and retried; its dead letters are marked failed. Other queues (JOBS) have no
-   * work yet and are acknowledged.
+   * event and endpoint, sent signed and retried; its dead letters are marked failed. JOBS: background jobs
+   * (src/modules/jobs, one message per job row). Messages of any other queue are acknowledged.
    */
   async queue(batch: MessageBatch<unknown>, env: Env) {
     switch (batch.queue) {
@@ -48,6 +50,8 @@ export default {
         return deliverWebhooks(batch as MessageBatch<DeliveryMessage>, env);
       case QUEUES.deliveriesDeadLetter:
         return deadLetterDeliveries(batch as MessageBatch<DeliveryMessage>, env);
+      case QUEUES.jobs:
+        return runJobs(batch as MessageBatch<JobMessage>, env);
       default:
         batch.ackAll();
     }
@@ -66,6 +70,7 @@ export default {
         flushOutbox(env, db, undefined, 500).catch(log("outbox sweep")),
         requeueStalledDeliveries(env, db).catch(log("delivery re-queue")),
         pruneDeliveries(db).catch(log("delivery pruning")),
+        requeueUnsentJobs(env, db).catch(log("job re-queue")),
       ]),
     );
   },

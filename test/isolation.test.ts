@@ -117,6 +117,7 @@ beforeAll(async () => {
     ...(await webhookOfA()),
     ...(await certificatesOfA(course.body.id, learner.id)),
     ...(await enrollmentsOfA(course.body.id, learner.id)),
+    "/v1/admin/jobs/{id}": await jobOfA(),
     "/v1/platform/tenants/{id}": `/v1/platform/tenants/${a.id}`,
     "/v1/platform/tenants/{id}/api-keys": `/v1/platform/tenants/${a.id}`,
   });
@@ -180,6 +181,17 @@ async function enrollmentsOfA(courseId: number, learnerId: number) {
     "/v1/admin/learners/{id}/enrollments": `/v1/admin/learners/${learnerId}/enrollments`,
     "/v1/admin/courses/{id}/activities": `${base}/activities`,
   };
+}
+
+/** A background job of tenant A (written directly: which kinds exist depends on the modules). */
+async function jobOfA() {
+  const now = new Date().toISOString();
+  const row = await env.DB.prepare(
+    "INSERT INTO jobs (tenant_id, kind, input, created_at, updated_at) VALUES (?, 'isolation.probe', '{}', ?, ?) RETURNING id",
+  )
+    .bind(a.id, now, now)
+    .first<{ id: number }>();
+  return `/v1/admin/jobs/${row?.id}`;
 }
 
 /** A certificate template and an issued certificate of tenant A, and the course's gradebook. */

@@ -13,6 +13,7 @@ export const QUEUES = {
   events: "lectern-events",
   deliveries: "lectern-webhook-deliveries",
   deliveriesDeadLetter: "lectern-webhook-deliveries-dlq",
+  jobs: "lectern-jobs",
 } as const;
 
 /**

@@ -588,7 +588,7 @@ describe("certificate PDFs and the learner's certificates", () => {
 
   it("renders the PDF once, stores it in R2 and serves it from there (ETag, 304)", async () => {
     const cert = await assign(t, { template_id: template.id, learner_id: me.id, title: "Zoë's 李 course\nline" });
-    const key = `certificates/${t.id}/${cert.code}.pdf`;
+    const key = `t/${t.id}/certificates/${cert.code}.pdf`;
     expect(await env.MEDIA.head(key)).toBeNull();
 
     const first = await download(`${CERTIFICATES}/${cert.id}/pdf`, t.key);
@@ -746,7 +746,7 @@ describe("completing a course", () => {
     expect(verified.body).toMatchObject({ valid: true, course_name: "Journey course" });
     const pdf = await download(`/v1/learner/certificates/${certificate.id}/pdf`, learner.token);
     expect(pdf.status).toBe(200);
-    expect(await env.MEDIA.head(`certificates/${t.id}/${certificate.code}.pdf`)).not.toBeNull();
+    expect(await env.MEDIA.head(`t/${t.id}/certificates/${certificate.code}.pdf`)).not.toBeNull();
     const gradebook = await api("GET", `/v1/admin/courses/${course.id}/gradebook`, { token: t.key });
     expect(gradebook.body.data[0]).toMatchObject({ learner: { id: learner.id }, progress_percent: 100 });
     expect(gradebook.body.data[0].completed_at).toEqual(expect.any(String));

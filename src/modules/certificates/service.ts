@@ -548,7 +548,7 @@ function etagListed(ifNoneMatch: string | undefined, etag: string): boolean {
 }
 
 export function pdfKey(tenantId: number, code: string) {
-  return `certificates/${tenantId}/${code}.pdf`;
+  return `t/${tenantId}/certificates/${code}.pdf`;
 }
 
 /** The background image of a template from the academy's media on R2 (`t/<tenant>/media/<id>/...`), if any. */
@@ -592,7 +592,7 @@ async function renderPdf(ctx: TenantContext, row: CertificateRow, origin: string
 }
 
 /**
- * The certificate's PDF from R2 MEDIA (`certificates/<tenant>/<code>.pdf`), rendered and stored on the first
+ * The certificate's PDF from R2 MEDIA (`t/<tenant>/certificates/<code>.pdf`), rendered and stored on the first
  * request. A stored PDF is the certificate as issued: later template edits do not change it.
  * `ifNoneMatch` matching the stored ETag gives `notModified` and no body.
  */

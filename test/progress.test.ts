@@ -307,6 +307,54 @@ describe("a learner's course: outline, launch, complete, my courses", () => {
 
 // ---- access rules ------------------------------------------------------------------------------------------------
 
+describe("progress after the curriculum changes", () => {
+  it("recounts unfinished enrollments when a required placement is added, made optional or removed", async () => {
+    const t = await createTenant();
+    const course = await buildCourse(t, {}, [{ modules: [{}, {}] }]);
+    const lea = await learnerSession(t);
+    const done = await learnerSession(t);
+    await enroll(t, course.id, lea, done);
+    expectStatus(await launch(lea, course.id, course.placements[0]), 200);
+    expectStatus(await complete(lea, course.id, course.placements[0]), 200);
+    for (const p of course.placements) {
+      expectStatus(await launch(done, course.id, p), 200);
+      expectStatus(await complete(done, course.id, p), 200);
+    }
+    expect(await enrollmentOf(t, course.id, lea.id)).toMatchObject({ required_total: 2, progress_percent: 50 });
+
+    const module = await post(t, "/v1/admin/modules", { type: "text", name: "Added later" });
+    const added = await post(t, `/v1/admin/courses/${course.id}/sections/${course.sections[0]}/placements`, {
+      module_id: module.id,
+    });
+    expect(await enrollmentOf(t, course.id, lea.id)).toMatchObject({ required_total: 3, progress_percent: 33 });
+    const mine = await api("GET", "/v1/learner/courses", { token: lea.token });
+    expect(mine.body.data[0].enrollment.progress_percent).toBe(33);
+    // A completed enrollment keeps its completion.
+    expect(await enrollmentOf(t, course.id, done.id)).toMatchObject({
+      progress_percent: 100,
+      completed_at: expect.any(String),
+    });
+
+    const optional = await api("PATCH", `/v1/admin/courses/${course.id}/placements/${course.placements[1]}`, {
+      token: t.key,
+      body: { required: false },
+    });
+    expectStatus(optional, 200);
+    expect(await enrollmentOf(t, course.id, lea.id)).toMatchObject({
+      required_total: 2,
+      required_done: 1,
+      progress_percent: 50,
+    });
+
+    expectStatus(await api("DELETE", `/v1/admin/courses/${course.id}/placements/${added.id}`, { token: t.key }), 204);
+    expect(await enrollmentOf(t, course.id, lea.id)).toMatchObject({
+      required_total: 1,
+      required_done: 1,
+      progress_percent: 100,
+    });
+  });
+});
+
 describe("access rules on launch and in the outline", () => {
   let t: TestTenant;
   beforeAll(async () => {

@@ -6,6 +6,7 @@ import { ApiError, type FieldError } from "../../platform/errors";
 import { outboxInsert } from "../../platform/events";
 import { nowIso } from "../../platform/time";
 import { contentModules } from "../content-modules/tables";
+import { recountCourseProgress } from "../progress/counters";
 import { catalogChanged } from "../tenants/service";
 import { coursePlacements, courseSections, courses, type DRIP_RULES, placementPrerequisites } from "./tables";
 
@@ -143,14 +144,19 @@ export async function courseOutline(ctx: TenantContext, courseId: number): Promi
 }
 
 /** Statements that bump a course's version, mark the public catalog changed, and record the event. */
+/** Curriculum changes that change what counts toward progress (reorders and renames do not). */
+const COUNTED_CHANGES = new Set(["module_placed", "placement_updated", "module_removed", "section_deleted"]);
+
 export function courseChanged(ctx: TenantContext, courseId: number, event: string, data: Record<string, unknown>) {
+  const now = nowIso();
   return [
     ctx.db
       .update(courses)
-      .set({ version: sql`${courses.version} + 1`, updatedAt: nowIso() })
+      .set({ version: sql`${courses.version} + 1`, updatedAt: now })
       .where(and(eq(courses.tenantId, ctx.tenantId), eq(courses.id, courseId))),
     catalogChanged(ctx.db, ctx.tenantId),
     outboxInsert(ctx.db, ctx.tenantId, event, { course_id: courseId, ...data }),
+    ...(COUNTED_CHANGES.has(String(data.change)) ? [recountCourseProgress(ctx.db, ctx.tenantId, courseId, now)] : []),
   ] as const;
 }
 

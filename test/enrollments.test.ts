@@ -5,7 +5,7 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { api, expectProblem, expectStatus } from "./helpers/api";
-import { createLearner, createTenant, keyWithout, type TestTenant, unique } from "./helpers/factories";
+import { createLearner, createTenant, keyWithout, PASSWORD, type TestTenant, unique } from "./helpers/factories";
 
 /** A published course with one section and `modules` required text modules. */
 async function publishedCourse(t: TestTenant, modules = 1, name = unique("Course")) {
@@ -610,5 +610,74 @@ describe("concurrent enrollments", () => {
     expect((await enrollmentsOf(t, courseId)).body.meta.total).toBe(2);
     expect(await outboxCount(t.id, "enrollment.created")).toBe(2);
     expect(await activityCount(t.id, "enrollment.created")).toBe(2);
+  });
+});
+
+describe("the course's duration rule sets the enrollment's expiry", () => {
+  let t: TestTenant;
+  beforeAll(async () => {
+    t = await createTenant();
+  });
+
+  async function courseWithRule(fields: Record<string, unknown>) {
+    const id = await publishedCourse(t);
+    expectStatus(await api("PATCH", `/v1/admin/courses/${id}`, { token: t.key, body: fields }), 200);
+    return id;
+  }
+
+  async function enrollOne(courseId: number, body: Record<string, unknown> = {}) {
+    const learner = await createLearner(t);
+    const res = await api("POST", `/v1/admin/courses/${courseId}/enrollments`, {
+      token: t.key,
+      body: { learner_ids: [learner.id], ...body },
+    });
+    expectStatus(res, 201);
+    return { learner, enrollment: res.body.enrolled[0] };
+  }
+
+  it("x days after enrollment: expires that many days after now", async () => {
+    const id = await courseWithRule({ duration_rule: "x_days_after_enrollment", access_days: 30 });
+    const before = Date.now();
+    const { enrollment } = await enrollOne(id);
+    const expires = Date.parse(enrollment.expires_at);
+    expect(expires).toBeGreaterThanOrEqual(before + 30 * 86_400_000 - 1000);
+    expect(expires).toBeLessThanOrEqual(Date.now() + 30 * 86_400_000 + 1000);
+    expect(enrollment.expires_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it("on a specific date: expires then (in UTC, whatever offset the course was given)", async () => {
+    const id = await courseWithRule({ duration_rule: "on_specific_date", access_until: "2030-01-01T02:00:00+02:00" });
+    const { enrollment } = await enrollOne(id);
+    expect(enrollment.expires_at).toBe("2030-01-01T00:00:00.000Z");
+  });
+
+  it("an expiry given with the enrollment wins over the course's rule", async () => {
+    const id = await courseWithRule({ duration_rule: "x_days_after_enrollment", access_days: 30 });
+    const { enrollment } = await enrollOne(id, { expires_at: "2031-05-01T00:00:00.000Z" });
+    expect(enrollment.expires_at).toBe("2031-05-01T00:00:00.000Z");
+  });
+
+  it("x days after start: no expiry until the first launch, then that many days from it", async () => {
+    const id = await courseWithRule({ duration_rule: "x_days_after_start", access_days: 10 });
+    const { learner, enrollment } = await enrollOne(id);
+    expect(enrollment.expires_at).toBeNull();
+    const login = await api("POST", "/v1/learner/auth/login", {
+      tenant: t.slug,
+      headers: { "cf-connecting-ip": `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}` },
+      body: { email: learner.email, password: PASSWORD },
+    });
+    expectStatus(login, 200);
+    const outline = await api("GET", `/v1/learner/courses/${id}/outline`, { token: login.body.access_token });
+    const placement = outline.body.sections[0].placements[0].id;
+    const before = Date.now();
+    expectStatus(
+      await api("POST", `/v1/learner/courses/${id}/modules/${placement}/launch`, { token: login.body.access_token }),
+      200,
+    );
+    const [row] = (await enrollmentsOf(t, id)).body.data.filter(
+      (e: { learner_id: number }) => e.learner_id === learner.id,
+    );
+    expect(Date.parse(row.expires_at)).toBeGreaterThanOrEqual(before + 10 * 86_400_000 - 1000);
+    expect(Date.parse(row.expires_at)).toBeLessThanOrEqual(Date.now() + 10 * 86_400_000 + 1000);
   });
 });

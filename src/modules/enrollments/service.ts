@@ -209,8 +209,14 @@ function enrollStatements(
     input.pathId !== undefined
       ? sql`(SELECT pe.id FROM path_enrollments pe WHERE pe.tenant_id = ${tenantId} AND pe.path_id = ${input.pathId} AND pe.user_id = u.user_id)`
       : sql`NULL`;
+  // The course's duration rule, unless the request set an expiry: until a date, or N days after enrollment
+  // ("N days after start" is set by the first launch).
+  const courseExpiry = sql`(SELECT CASE co.duration_rule
+      WHEN 'on_specific_date' THEN strftime('%Y-%m-%dT%H:%M:%fZ', co.access_until)
+      WHEN 'x_days_after_enrollment' THEN strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, '+' || co.access_days || ' days')
+    END FROM courses co WHERE co.tenant_id = ${tenantId} AND co.id = c.course_id)`;
   const insert = sql`INSERT INTO enrollments (tenant_id, course_id, user_id, status, source, path_enrollment_id, enrolled_at, expires_at, required_total, updated_at)
-    SELECT ${tenantId}, c.course_id, u.user_id, 'active', ${source}, ${pathEnrollment}, ${now}, ${input.expiresAt ?? null},
+    SELECT ${tenantId}, c.course_id, u.user_id, 'active', ${source}, ${pathEnrollment}, ${now}, coalesce(${input.expiresAt ?? null}, ${courseExpiry}),
       (SELECT count(*) FROM course_placements p WHERE p.tenant_id = ${tenantId} AND p.course_id = c.course_id AND p.required = 1),
       ${now}
     FROM (${input.userSource}) u, (${courseSource}) c

@@ -680,6 +680,17 @@ function stateView(placement: OutlinePlacement, progress: ProgressRow | undefine
   };
 }
 
+/**
+ * The course's duration rule "X days after the learner starts": the first launch sets the enrollment's expiry
+ * (unless an admin set one). The other rules apply at enrollment (src/modules/enrollments/service.ts).
+ */
+function accessEndsOnStart(course: State["course"], enrollment: EnrollmentRow, now: string) {
+  if (course.durationRule !== "x_days_after_start" || !course.accessDays || enrollment.startedAt) return {};
+  return {
+    expiresAt: sql`coalesce(${enrollments.expiresAt}, strftime('%Y-%m-%dT%H:%M:%fZ', ${now}, ${`+${course.accessDays} days`}))`,
+  };
+}
+
 // ---- launch ----------------------------------------------------------------------------------------------------
 
 /**
@@ -732,6 +743,7 @@ export async function launchModule(ctx: LearnerCtx, courseId: number, placementI
       .update(enrollments)
       .set({
         startedAt: sql`coalesce(${enrollments.startedAt}, ${now})`,
+        ...accessEndsOnStart(state.course, enrollment, now),
         lastAccessedAt: now,
         resumePlacementId: placementId,
         updatedAt: now,
@@ -823,10 +835,10 @@ async function completionBatch(
 }
 
 /** A self-reported module opened before and open now: its progress row, or the problem that says why not. */
-function completable(state: State, placementId: number) {
+function completable(state: State, placementId: number, types: readonly string[] = SELF_COMPLETED_TYPES) {
   const { enrollment, placement } = openPlacement(state, placementId);
   const type = placement.module.type;
-  if (!(SELF_COMPLETED_TYPES as readonly string[]).includes(type)) {
+  if (!types.includes(type)) {
     throw ApiError.conflict(
       `A ${type} module is completed by a graded attempt or submission, not by marking it complete.`,
       { module_type: type },
@@ -846,6 +858,25 @@ export async function completeModule(ctx: LearnerCtx, courseId: number, placemen
   return withRetry(async () => {
     const state = await loadState(ctx, courseId, ctx.principal.userId);
     const { enrollment, placement } = completable(state, placementId);
+    const statements = await completionBatch(ctx, state, enrollment, placement);
+    const written = await runWrite(ctx, statements, enrollment.id, placementId);
+    return stateView(placement, written.progress, written.enrollment);
+  });
+}
+
+/**
+ * Completes a launched, open placement whose own runtime decides that it is done (an ungraded discussion whose
+ * posting rules the learner has met): `completeModule` for the runtime types it names, never for others.
+ */
+export async function completeModuleByRule(
+  ctx: LearnerCtx,
+  courseId: number,
+  placementId: number,
+  types: readonly (typeof GRADED_TYPES)[number][],
+) {
+  return withRetry(async () => {
+    const state = await loadState(ctx, courseId, ctx.principal.userId);
+    const { enrollment, placement } = completable(state, placementId, types);
     const statements = await completionBatch(ctx, state, enrollment, placement);
     const written = await runWrite(ctx, statements, enrollment.id, placementId);
     return stateView(placement, written.progress, written.enrollment);
@@ -945,6 +976,17 @@ export async function assertPlacementOpen(ctx: LearnerCtx, courseId: number, pla
   const state = await loadState(ctx, courseId, ctx.principal.userId);
   const { enrollment, placement } = openPlacement(state, placementId);
   return { enrollmentId: enrollment.id, enrolledAt: enrollment.enrolledAt, placement };
+}
+
+/**
+ * The course-level access check for things of a course that are not placements (course discussion threads): the
+ * learner's active enrollment, or the same 403/404 problems a launch answers (course unpublished or deleted,
+ * enrollment missing, revoked or expired). Records nothing.
+ */
+export async function assertCourseOpen(ctx: LearnerCtx, courseId: number) {
+  const state = await loadState(ctx, courseId, ctx.principal.userId);
+  const enrollment = activeEnrollment(state);
+  return { enrollmentId: enrollment.id };
 }
 
 /**

@@ -29,6 +29,8 @@ import { learnersRouter } from "./modules/users/learners.routes";
 import { staffRouter } from "./modules/users/staff.routes";
 import { registerEventWebhooks } from "./modules/webhooks/catalog";
 import { webhooksRouter } from "./modules/webhooks/routes";
+import { lrsCredentialsRouter } from "./modules/xapi/credentials.routes";
+import { xapiRouter } from "./modules/xapi/routes";
 import { createDb } from "./platform/db";
 import type { AppEnv } from "./platform/env";
 import { ApiError, problemResponse, toApiError } from "./platform/errors";
@@ -65,6 +67,8 @@ const routers = [
   activitiesRouter,
   progressRouter,
   jobsRouter,
+  lrsCredentialsRouter,
+  xapiRouter,
 ];
 
 const unlessPublic =
@@ -82,8 +86,26 @@ export function createApp(): OpenAPIHono<AppEnv> {
       // Bearer tokens, never cookies: any origin may call the API from a browser.
       origin: "*",
       allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      allowHeaders: ["Authorization", "Content-Type", "X-Tenant", "X-Request-Id", "Idempotency-Key", "If-None-Match"],
-      exposeHeaders: ["X-Request-Id", "Location", "Retry-After", "WWW-Authenticate", "ETag"],
+      allowHeaders: [
+        "Authorization",
+        "Content-Type",
+        "X-Tenant",
+        "X-Request-Id",
+        "Idempotency-Key",
+        "If-None-Match",
+        "If-Match",
+        "X-Experience-API-Version",
+      ],
+      exposeHeaders: [
+        "X-Request-Id",
+        "Location",
+        "Retry-After",
+        "WWW-Authenticate",
+        "ETag",
+        "Last-Modified",
+        "X-Experience-API-Version",
+        "X-Experience-API-Consistent-Through",
+      ],
       maxAge: 86_400,
     }),
     async (c, next) => {
@@ -219,6 +241,10 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
         description: "Per course and learner: graded modules' scores and the course grade; CSV export.",
       },
       { name: "Jobs", description: "Background work (imports, package processing): status, progress, result." },
+      {
+        name: "LRS credentials",
+        description: "HTTP Basic credentials for the xAPI LRS at `/xapi/` (see docs/xapi.md), stored hashed.",
+      },
       { name: "Activity log", description: "What learners did and what was done to enrollments, newest first." },
       {
         name: "Webhooks",

@@ -123,6 +123,37 @@ export const EVENT_CATALOG = {
     description: "An OAuth API client was revoked.",
     data: payload({ id: Id }),
   },
+  "lrs_credential.created": {
+    group: "Staff & access",
+    description: "An LRS credential (HTTP Basic for /xapi/) was created.",
+    data: payload({ name: Text, key: Text }),
+  },
+  "lrs_credential.revoked": {
+    group: "Staff & access",
+    description: "An LRS credential was revoked.",
+    data: payload({ id: Id, key: Text }),
+  },
+  "xapi.statements_stored": {
+    group: "Learning",
+    description:
+      "The LRS stored statements (one event per request, however many statements). Fetch them from GET /xapi/statements.",
+    data: payload({
+      count: Id,
+      statement_ids: z.array(Text).openapi({ description: "The first 100 stored ids" }),
+      voided_statement_ids: z.array(Text),
+      credential_id: Id.nullable(),
+    }),
+  },
+  "xapi.document_changed": {
+    group: "Learning",
+    description: "An xAPI State, Activity Profile or Agent Profile document was created, replaced, merged or deleted.",
+    data: payload({
+      kind: z.enum(["state", "activity_profile", "agent_profile"]),
+      activity_id: Text.nullable(),
+      document_id: Text.nullable(),
+      action: z.enum(["created", "replaced", "merged", "deleted"]),
+    }),
+  },
 
   // Learners
   "learner.created": {

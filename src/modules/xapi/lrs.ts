@@ -1,0 +1,162 @@
+/** The LRS surface's plumbing: version header, authentication (HTTP Basic or Bearer), the request context. */
+import { eq } from "drizzle-orm";
+import type { Context, MiddlewareHandler } from "hono";
+import { sha256Hex, timingSafeEqual } from "../../platform/crypto";
+import type { AppEnv, Db, Env } from "../../platform/env";
+import { ApiError } from "../../platform/errors";
+import { flushOutbox } from "../../platform/events";
+import { hasPermission } from "../../platform/permissions";
+import { nowIso } from "../../platform/time";
+import { adminAuth } from "../auth/middleware";
+import { tenants } from "../tenants/tables";
+import { lrsCredentials } from "./tables";
+
+/** The version this LRS answers with for 1.0.x requests. */
+export const XAPI_VERSION = "1.0.3";
+export const SUPPORTED_VERSIONS = ["1.0.0", "1.0.1", "1.0.2", "1.0.3", "2.0.0"];
+const VERSION_HEADER = /^(1\.0(\.[0-3])?|2\.0(\.0)?)$/;
+
+/** Bearer tokens (OAuth client credentials, API keys, staff tokens) need these permissions on the LRS. */
+export const READ_PERMISSION = "reports:read";
+export const WRITE_PERMISSION = "enrollments:write";
+
+export interface LrsContext {
+  tenantId: number;
+  db: Db;
+  env: Env;
+  canRead: boolean;
+  canWrite: boolean;
+  credentialId: number | null;
+  /** The Agent the LRS writes as each statement's `authority`. */
+  authority: Record<string, unknown>;
+  /** The version the client asked for (1.0.x or 2.0.0). */
+  version: string;
+  defer: (work: Promise<unknown>) => void;
+}
+
+const contexts = new WeakMap<Request, LrsContext>();
+
+export function lrsContext(c: Context<AppEnv>, need: "read" | "write"): LrsContext {
+  const ctx = contexts.get(c.req.raw);
+  if (!ctx) throw unauthorized();
+  if (need === "read" && !ctx.canRead) throw ApiError.forbidden("This credential has no `read` scope.");
+  if (need === "write" && !ctx.canWrite) throw ApiError.forbidden("This credential has no `write` scope.");
+  return ctx;
+}
+
+const unauthorized = (detail = "Send HTTP Basic LRS credentials (or an OAuth bearer token).") =>
+  new ApiError(401, detail, { headers: { "WWW-Authenticate": 'Basic realm="lectern-lrs"' } });
+
+/**
+ * Every `/xapi/*` response carries `X-Experience-API-Version`; every request but `/xapi/about` must send a
+ * supported one (1.0.x or 2.0.0), else 400.
+ */
+export const xapiVersion: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const asked = c.req.header("x-experience-api-version")?.trim();
+  const answer = asked?.startsWith("2.") ? "2.0.0" : XAPI_VERSION;
+  try {
+    const about = c.req.path.replace(/\/+$/, "") === "/xapi/about";
+    if (!about && c.req.method !== "OPTIONS") {
+      if (!asked) throw ApiError.badRequest("Send the `X-Experience-API-Version` header (1.0.3 or 2.0.0).");
+      if (!VERSION_HEADER.test(asked))
+        throw ApiError.badRequest(`X-Experience-API-Version ${asked} is not supported; use 1.0.3 or 2.0.0.`);
+    }
+    await next();
+  } finally {
+    c.header("X-Experience-API-Version", answer);
+    c.res?.headers.set("X-Experience-API-Version", answer);
+    c.res?.headers.set("Cache-Control", "no-store");
+  }
+};
+
+/** HTTP Basic with an LRS credential, or a Bearer admin credential with the LRS permissions. */
+export const xapiAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.method === "OPTIONS" || c.req.path.replace(/\/+$/, "") === "/xapi/about") return next();
+  const header = c.req.header("authorization") ?? "";
+  const version = c.req.header("x-experience-api-version")?.trim() ?? XAPI_VERSION;
+  const defer = (work: Promise<unknown>) => {
+    const guarded = work.catch((err) => console.error("deferred work failed", err));
+    try {
+      c.executionCtx.waitUntil(guarded);
+    } catch {
+      // No execution context: the promise still runs.
+    }
+  };
+  const basic = /^Basic\s+(\S+)\s*$/i.exec(header);
+  if (basic) {
+    let user = "";
+    let secret = "";
+    try {
+      const decoded = atob(basic[1]);
+      const colon = decoded.indexOf(":");
+      user = decoded.slice(0, colon);
+      secret = decoded.slice(colon + 1);
+    } catch {
+      throw unauthorized("The Basic credentials are not valid base64.");
+    }
+    const db = c.get("db");
+    const [row] = await db
+      .select({ credential: lrsCredentials, tenantStatus: tenants.status })
+      .from(lrsCredentials)
+      .innerJoin(tenants, eq(tenants.id, lrsCredentials.tenantId))
+      .where(eq(lrsCredentials.key, user))
+      .limit(1);
+    if (!row || row.credential.revokedAt || !timingSafeEqual(await sha256Hex(secret), row.credential.secretHash)) {
+      throw unauthorized("The LRS credentials are not valid.");
+    }
+    if (row.tenantStatus !== "active") throw ApiError.forbidden("This academy is suspended.");
+    const cred = row.credential;
+    const now = nowIso();
+    if (!cred.lastUsedAt || Date.parse(now) - Date.parse(cred.lastUsedAt) > 60_000) {
+      defer(db.update(lrsCredentials).set({ lastUsedAt: now }).where(eq(lrsCredentials.id, cred.id)));
+    }
+    contexts.set(c.req.raw, {
+      tenantId: cred.tenantId,
+      db,
+      env: c.env,
+      canRead: cred.scopes.includes("read"),
+      canWrite: cred.scopes.includes("write"),
+      credentialId: cred.id,
+      authority: {
+        objectType: "Agent",
+        name: cred.name,
+        account: { homePage: `${new URL(c.req.url).origin}/xapi/`, name: cred.key },
+      },
+      version,
+      defer,
+    });
+    return next();
+  }
+  if (/^Bearer\s+/i.test(header)) {
+    await adminAuth(c, async () => {});
+    const principal = c.get("principal");
+    if (!principal || principal.kind === "platform" || principal.kind === "learner") throw unauthorized();
+    const who =
+      principal.kind === "api_client"
+        ? `client:${principal.clientId}`
+        : principal.kind === "api_key"
+          ? `key:${principal.keyId}`
+          : `user:${principal.userId}`;
+    contexts.set(c.req.raw, {
+      tenantId: principal.tenantId,
+      db: c.get("db"),
+      env: c.env,
+      canRead: hasPermission(principal.permissions, READ_PERMISSION),
+      canWrite: hasPermission(principal.permissions, WRITE_PERMISSION),
+      credentialId: null,
+      authority: { objectType: "Agent", account: { homePage: `${new URL(c.req.url).origin}/xapi/`, name: who } },
+      version,
+      defer,
+    });
+    return next();
+  }
+  throw unauthorized();
+};
+
+/** After a successful write, the outbox rows it recorded go to EVENTS (as `/v1` writes do). */
+export const xapiEvents: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  if (c.req.method === "GET" || c.req.method === "HEAD" || c.res.status >= 400) return;
+  const ctx = contexts.get(c.req.raw);
+  if (ctx) ctx.defer(flushOutbox(c.env, c.get("db"), ctx.tenantId, 100));
+};

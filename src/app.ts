@@ -16,6 +16,8 @@ import { certificatesRouter } from "./modules/certificates/routes";
 import { modulesRouter } from "./modules/content-modules/routes";
 import { curriculumRouter } from "./modules/courses/curriculum.routes";
 import { coursesRouter } from "./modules/courses/routes";
+import { adminDiscussionsRouter } from "./modules/discussions/admin.routes";
+import { learnerDiscussionsRouter } from "./modules/discussions/learner.routes";
 import { enrollmentsRouter } from "./modules/enrollments/routes";
 import { gradebookRouter } from "./modules/gradebook/routes";
 import { jobsRouter } from "./modules/jobs/routes";
@@ -69,6 +71,8 @@ const routers = [
   jobsRouter,
   lrsCredentialsRouter,
   xapiRouter,
+  adminDiscussionsRouter,
+  learnerDiscussionsRouter,
 ];
 
 const unlessPublic =
@@ -249,6 +253,14 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
       {
         name: "Webhooks",
         description: "Endpoints that receive the academy's events, signed per Standard Webhooks; delivery logs.",
+      },
+      {
+        name: "Discussions",
+        description: "Course and discussion-module threads: moderation (hide, lock, pin), staff posts, live (WebSocket).",
+      },
+      {
+        name: "Learner discussions",
+        description: "Threads, posts, replies, reactions and the live WebSocket of the courses a learner is enrolled in.",
       },
       { name: "Events", description: "The domain event types and their payloads (see `webhooks`)." },
     ],

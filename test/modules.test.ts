@@ -76,7 +76,7 @@ const DEFAULTS: Record<string, Record<string, unknown>> = {
   },
   survey: { survey_id: null, submit_button_text: "Submit", anonymous: false, track_completion: true },
   scorm: { package_id: null, launch_in_new_window: false, track_completion: true },
-  discussion: { prompt: "", min_posts: 1, graded: false, total_points: 0 },
+  discussion: { prompt: "", min_posts: 1, min_replies: 0, graded: false, total_points: 0 },
   flashcards: { cards: [], orientation: "landscape", shuffle: false, track_completion: true },
   webinar: {
     starts_at: null,
@@ -150,7 +150,7 @@ const FULL: Record<string, Record<string, unknown>> = {
   },
   survey: { survey_id: 3, submit_button_text: "Send", anonymous: true, track_completion: false },
   scorm: { package_id: 5, launch_in_new_window: true, track_completion: false },
-  discussion: { prompt: "<p>What surprised you?</p>", min_posts: 3, graded: true, total_points: 20 },
+  discussion: { prompt: "<p>What surprised you?</p>", min_posts: 3, min_replies: 2, graded: true, total_points: 20 },
   flashcards: {
     cards: [
       { front: "Mitochondria", back: "The powerhouse of the cell" },

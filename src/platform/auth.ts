@@ -85,11 +85,22 @@ export function tenantContextFor(c: Context<AppEnv>, tenantId: number): TenantCo
 
 export function bearerToken(c: Context<AppEnv>): string | undefined {
   const header = c.req.header("authorization");
-  if (!header) return undefined;
+  if (!header) return webSocketToken(c);
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];
 }
 
 export function clientIp(c: Context<AppEnv>): string {
   return c.req.header("cf-connecting-ip") ?? c.req.header("x-real-ip") ?? "local";
+}
+
+/**
+ * Browsers cannot set headers on a WebSocket: an upgrade request (only that) may carry its bearer token as a
+ * `bearer.<token>` entry of `Sec-WebSocket-Protocol` or as the `token` query parameter (docs/discussions.md).
+ */
+function webSocketToken(c: Context<AppEnv>): string | undefined {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return undefined;
+  const offered = (c.req.header("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+  const fromProtocol = offered.find((p) => p.startsWith("bearer."))?.slice("bearer.".length);
+  return fromProtocol || c.req.query("token") || undefined;
 }

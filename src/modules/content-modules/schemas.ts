@@ -188,7 +188,10 @@ export const DiscussionModuleSettings = z
       .default("")
       .openapi({ description: "The question put to learners (HTML)", example: "<p>What surprised you?</p>" }),
     min_posts: z.number().int().min(0).max(1000).default(1).openapi({
-      description: "Posts a learner writes to complete the module",
+      description: "Top-level posts (not replies) a learner writes in the module's thread to complete it",
+    }),
+    min_replies: z.number().int().min(0).max(1000).default(0).openapi({
+      description: "Replies (posts with a `parent_id`) a learner writes in the module's thread to complete it",
     }),
     graded: z.boolean().default(false),
     total_points: z.number().int().min(0).max(10_000).default(0),
@@ -309,7 +312,8 @@ export const MODULE_TYPE_INFO: Record<ModuleType, { label: string; description: 
   discussion: {
     label: "Discussion",
     description: "A discussion thread around a prompt.",
-    completion: "Complete after `min_posts` posts (and a grade when `graded`).",
+    completion:
+      "Complete after `min_posts` top-level posts and `min_replies` replies in its thread; when `graded`, an instructor's grade completes it.",
   },
   flashcards: {
     label: "Flash Cards",

@@ -369,6 +369,63 @@ export const EVENT_CATALOG = {
     data: payload({ id: Id, course_id: Id, user_id: Id, completed_at: Text }),
   },
 
+  // Discussions (discussions module)
+  "discussion_thread.created": {
+    group: "Discussions",
+    description: "A discussion thread was created (a course thread, or a discussion module's thread on first use).",
+    data: payload({ id: Id, course_id: Id, placement_id: Id.nullable(), module_id: Id.nullable(), kind: Text }),
+  },
+  "discussion_thread.updated": {
+    group: "Discussions",
+    description: "A thread's title or body changed, or it was locked, reopened, pinned or unpinned.",
+    data: payload({ id: Id, course_id: Id, changed: Changed, locked: z.boolean(), pinned: z.boolean() }),
+  },
+  "discussion_thread.deleted": {
+    group: "Discussions",
+    description: "A thread was deleted with its posts.",
+    data: payload({ id: Id, course_id: Id, placement_id: Id.nullable() }),
+  },
+  "discussion_post.created": {
+    group: "Discussions",
+    description:
+      "A post or reply (`parent_id`) was written. `instructor_ids` (the course's instructors) and `mentioned_user_ids` are whom to notify.",
+    data: payload({
+      id: Id,
+      thread_id: Id,
+      course_id: Id,
+      placement_id: Id.nullable(),
+      module_id: Id.nullable(),
+      author_id: Id,
+      author_kind: z.enum(["learner", "staff"]),
+      parent_id: Id.nullable(),
+      mentioned_user_ids: Ids,
+      instructor_ids: Ids,
+    }),
+  },
+  "discussion_post.updated": {
+    group: "Discussions",
+    description: "The author edited a post.",
+    data: payload({ id: Id, thread_id: Id, course_id: Id, author_id: Id, mentioned_user_ids: Ids }),
+  },
+  "discussion_post.deleted": {
+    group: "Discussions",
+    description: "A post was deleted by its author or a moderator (`deleted_by`).",
+    data: payload({ id: Id, thread_id: Id, course_id: Id, author_id: Id, deleted_by: Id }),
+  },
+  "discussion_post.moderated": {
+    group: "Discussions",
+    description: "A moderator hid, showed, pinned or unpinned a post.",
+    data: payload({
+      id: Id,
+      thread_id: Id,
+      course_id: Id,
+      author_id: Id,
+      hidden: z.boolean(),
+      pinned: z.boolean(),
+      moderator_id: Id,
+    }),
+  },
+
   // Certificates (certificates module)
   "certificate_template.created": {
     group: "Certificates",

@@ -23,3 +23,6 @@ export * from "../modules/questions/tables";
 export * from "../modules/quizzes/tables";
 export * from "../modules/packages/tables";
 export * from "../modules/xapi/tables";
+export * from "../modules/surveys/tables";
+export * from "../modules/assignments/tables";
+export * from "../modules/flashcards/tables";

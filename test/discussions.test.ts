@@ -317,16 +317,31 @@ describe("discussions", () => {
       );
     });
 
-    it("stores attachment media ids, checked against the academy's media when the library exists", async () => {
-      const hasMedia = await env.DB.prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'media'",
-      ).first();
-      const res = await write(a, course.threadId, { body: "See attached", attachment_media_ids: [424242] });
-      if (hasMedia) {
-        expect(expectProblem(res, 422).errors?.[0]?.path).toBe("attachment_media_ids.0");
-      } else {
-        expect((await ok(res, 201)).attachment_media_ids).toEqual([424242]);
-      }
+    it("takes attachment ids of the academy's uploaded media only", async () => {
+      const now = new Date().toISOString();
+      const media = async (tenantId: number, status: string) =>
+        (
+          await env.DB.prepare(
+            "INSERT INTO media (tenant_id, status, name, title, content_type, kind, size, r2_key, created_at, updated_at) VALUES (?, ?, 'a.png', 'A', 'image/png', 'image', 1, 'k', ?, ?) RETURNING id",
+          )
+            .bind(tenantId, status, now, now)
+            .first<{ id: number }>()
+        )?.id as number;
+      const [mine, uploading, theirs] = [
+        await media(t.id, "ready"),
+        await media(t.id, "uploading"),
+        await media(other.id, "ready"),
+      ];
+      const ok201 = await ok(
+        await write(a, course.threadId, { body: "See attached", attachment_media_ids: [mine] }),
+        201,
+      );
+      expect(ok201.attachment_media_ids).toEqual([mine]);
+      const refused = expectProblem(
+        await write(a, course.threadId, { body: "x", attachment_media_ids: [mine, uploading, theirs] }),
+        422,
+      );
+      expect(refused.errors?.map((e) => e.path)).toEqual(["attachment_media_ids.1", "attachment_media_ids.2"]);
     });
 
     it("lets only enrolled learners with access in, and answers another academy's thread with 404", async () => {
@@ -632,6 +647,18 @@ describe("discussions", () => {
       expect((await upgrade({ "Sec-WebSocket-Protocol": `bearer.${outsider.token}` })).status).toBe(403);
       const stranger = await learnerSession(other);
       expect((await upgrade({ "Sec-WebSocket-Protocol": `bearer.${stranger.token}` })).status).toBe(404);
+      const adminLive = (token: string) =>
+        worker.fetch(
+          new Request(`http://lectern.test/v1/admin/discussions/${course.threadId}/live?token=${token}`, {
+            headers: { Upgrade: "websocket" },
+          }),
+          env,
+          createExecutionContext(),
+        );
+      expect((await adminLive(other.key)).status).toBe(404);
+      expect((await adminLive(a.token)).status).toBe(403);
+      // The token in the query is for upgrades only.
+      expectProblem(await api("GET", `/v1/learner/discussions/${course.threadId}?token=${a.token}`), 401);
     });
 
     it("a room thrown out of memory is re-created and serves both members again", async () => {

@@ -283,8 +283,8 @@ adminDiscussionsRouter.openapi(
     responses: liveResponses(),
   }),
   async (c) => {
-    assertUpgrade(c);
     const { m } = await staffMember(c, c.req.valid("param").id, false);
+    assertUpgrade(c);
     return (await roomConnect(c.env, c.req.raw, m, c.req.valid("query").since)) as unknown as ReturnType<
       typeof c.json<z.infer<typeof Thread>, 200>
     >;

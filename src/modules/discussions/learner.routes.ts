@@ -336,8 +336,8 @@ learnerDiscussionsRouter.openapi(
     responses: liveResponses(),
   }),
   async (c) => {
-    assertUpgrade(c);
     const { m } = await member(c, c.req.valid("param").id);
+    assertUpgrade(c);
     return (await roomConnect(c.env, c.req.raw, m, c.req.valid("query").since)) as unknown as ReturnType<
       typeof c.json<z.infer<typeof Thread>, 200>
     >;

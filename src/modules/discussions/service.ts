@@ -548,16 +548,16 @@ function mentionRead(ctx: TenantContext, ids: number[]) {
 }
 
 /**
- * Attachments are media ids of the academy. The media library is its own module: when its `media` table
- * exists, every id must be one of the academy's media (else 422 naming it); until then the ids are stored as
- * given (their shape is checked by the schema).
+ * Attachments are media ids of the academy: every id must be one of the academy's uploaded (`ready`) media, else
+ * a 422 naming it. The media library is its own module, read here by SQL only; a database without its `media`
+ * table (the module not deployed) stores the ids as given, their shape checked by the schema.
  */
 async function checkAttachments(ctx: TenantContext, ids: number[] | undefined) {
   if (!ids || ids.length === 0) return;
   let found: Set<number>;
   try {
     const rows = await ctx.db.all<{ id: number }>(
-      sql`SELECT id FROM media WHERE tenant_id = ${ctx.tenantId} AND ${inList(sql`id`, ids)}`,
+      sql`SELECT id FROM media WHERE tenant_id = ${ctx.tenantId} AND status = 'ready' AND ${inList(sql`id`, ids)}`,
     );
     found = new Set(rows.map((r) => Number(r.id)));
   } catch (err) {

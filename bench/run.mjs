@@ -1,0 +1,276 @@
+#!/usr/bin/env node
+// npm run bench [-- --smoke] [-- --size small|medium|large[,..]] [-- --compare <results.json>] [-- --ref <git-ref>]
+//               [-- --duration <s>] [-- --connections <n>] [-- --only <scenario,..>]
+// See bench/README.md. Everything runs on 127.0.0.1 in workerd (wrangler dev) with its own state directory.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import autocannon from "autocannon";
+import { budgets, compare, markdown } from "./lib/report.mjs";
+import { SCENARIOS } from "./lib/scenarios.mjs";
+import { client, login, POOL, SIZES, seedApi, seedBulk, WALKERS, XAPI } from "./lib/seed.mjs";
+import {
+  bundleSize,
+  d1Json,
+  instanceConfig,
+  migrate,
+  REPO,
+  sourceTree,
+  startupProfile,
+  startWorker,
+  versions,
+} from "./lib/server.mjs";
+
+const { values: opts } = parseArgs({
+  options: {
+    smoke: { type: "boolean", default: false },
+    size: { type: "string" },
+    compare: { type: "string" },
+    ref: { type: "string" },
+    duration: { type: "string" },
+    connections: { type: "string", default: "10" },
+    only: { type: "string" },
+    out: { type: "string", default: join(REPO, "bench/results") },
+    keep: { type: "boolean", default: false },
+  },
+});
+
+const sizes = (opts.size ?? (opts.smoke ? "small" : "small,medium,large")).split(",");
+for (const s of sizes) if (!SIZES[s]) throw new Error(`Unknown size ${s} (small, medium, large)`);
+const duration = Number(opts.duration ?? (opts.smoke ? 2 : 10));
+const warmup = opts.smoke ? 1 : 2;
+const baselineSeconds = opts.smoke ? duration : Math.max(3, Math.round(duration / 2));
+const connections = Number(opts.connections);
+const only = opts.only?.split(",").map((s) => s.trim().toLowerCase());
+const runId = new Date().toISOString().replace(/[:.]/g, "-");
+const workDir = join(tmpdir(), `lectern-bench-${runId}`);
+mkdirSync(workDir, { recursive: true });
+const secrets = {
+  PLATFORM_ADMIN_TOKEN: `plt_bench_${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`,
+  JWT_SECRET: Array.from({ length: 4 }, () => Math.random().toString(36).slice(2)).join("") + "x".repeat(32),
+  ENVIRONMENT: "development",
+};
+const log = (...args) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
+
+/** autocannon at fixed concurrency for a fixed time, after a short warm-up; answers req/s and p50/p99 in ms. */
+async function drive(url, { expect304 = false, ...options }, seconds = duration) {
+  if (warmup > 0) await autocannon({ url, connections, duration: warmup, ...options });
+  const r = await autocannon({ url, connections, duration: seconds, ...options });
+  const total = r["1xx"] + r["2xx"] + r["3xx"] + r["4xx"] + r["5xx"];
+  return {
+    ...(expect304 ? { expected_status: 304, status_304: r["3xx"] } : {}),
+    rps: Math.round(r.requests.average * 10) / 10,
+    p50_ms: r.latency.p50,
+    p99_ms: r.latency.p99,
+    requests: total,
+    non_2xx: r.non2xx,
+    status_codes: Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([code, v]) => [code, v.count])),
+    errors: r.errors + r.timeouts,
+  };
+}
+
+async function availablePaths(url) {
+  const doc = await (await fetch(`${url}/openapi.json`)).json();
+  return new Set(Object.keys(doc.paths ?? {}));
+}
+
+/** The bulk xAPI loader (lib/seed.mjs XAPI), when the xAPI module's table exists in this source tree. */
+async function xapiTable(config, persistTo) {
+  const rows = (await d1Json(config, persistTo, "SELECT name FROM sqlite_master WHERE type = 'table'"))[0].results;
+  return XAPI && rows.some((r) => r.name === XAPI.table) ? XAPI : null;
+}
+
+async function runSize(size, sourceDir, baseline) {
+  log(`== ${size}: ${JSON.stringify(SIZES[size])}`);
+  const dir = join(workDir, size);
+  const persistTo = join(dir, "state");
+  const config = instanceConfig(sourceDir, join(dir, "config"), secrets);
+  await migrate(config, persistTo);
+  let worker = await startWorker({ config, persistTo, readyPath: "/v1/ping", name: "lectern" });
+  const apiStart = performance.now();
+  let seeded;
+  try {
+    seeded = await seedApi(worker.url, secrets.PLATFORM_ADMIN_TOKEN);
+  } finally {
+    await worker.stop();
+  }
+  const apiSeconds = Math.round((performance.now() - apiStart) / 100) / 10;
+  log(`seeded through the API in ${apiSeconds} s; bulk load...`);
+  const bulk = await seedBulk({
+    config,
+    persistTo,
+    workDir: dir,
+    seeded,
+    size,
+    xapiTable: await xapiTable(config, persistTo),
+  });
+  log(`bulk loaded in ${bulk.seconds} s; starting Lectern on the seeded state`);
+  worker = await startWorker({
+    config,
+    persistTo,
+    readyPath: "/v1/ping",
+    name: "lectern",
+    logFile: join(dir, "wrangler.log"),
+  });
+  const results = [];
+  // Production runs the cron every minute (outbox sweep, delivery re-queue); wrangler dev does not: fire it.
+  const cron = setInterval(() => {
+    fetch(`${worker.url}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*`)
+      .then((res) => res.arrayBuffer())
+      .catch(() => {});
+  }, 60_000);
+  try {
+    const call = client(worker.url);
+    const paths = await availablePaths(worker.url);
+    const walkers = Array.from({ length: WALKERS }, (_, i) => bulk.userBase + i);
+    await call("POST", `/v1/admin/courses/${seeded.courseId}/enrollments`, {
+      token: seeded.adminKey,
+      body: { learner_ids: walkers },
+    });
+    const tokens = {
+      learner: await login(call, "learner@bench.test"),
+      walkers: await Promise.all(walkers.map((_, i) => login(call, `l${i}@bench.test`))),
+    };
+    let course = 0;
+    const ctx = {
+      url: worker.url,
+      call,
+      seeded,
+      bulk,
+      tokens,
+      size,
+      smoke: opts.smoke,
+      pool: Array.from({ length: POOL }, (_, i) => bulk.userBase + i),
+      // Bulk courses the pool learners are not enrolled in, one per enroll call (wraps: then already enrolled).
+      nextCourse: () => bulk.courseBase + (course++ % bulk.bulkCourses),
+    };
+    const pairs = [];
+    for (const scenario of SCENARIOS) {
+      const entry = { name: scenario.name, kind: scenario.kind, hot: !!scenario.hot, unit: scenario.unit ?? "req/s" };
+      const missing = scenario.requires.filter((p) => !paths.has(p));
+      if (only && !only.some((o) => scenario.name.toLowerCase().includes(o))) continue;
+      if (missing.length || scenario.pending) {
+        entry.status = "not yet available";
+        entry.note = missing.length ? `no ${missing.join(", ")} in the API` : scenario.pending;
+        results.push(entry);
+        continue;
+      }
+      try {
+        if (scenario.measure) {
+          const m = await scenario.measure(ctx);
+          Object.assign(entry, { status: m.ok ? "ok" : "failed", rate: m.rate, note: m.detail });
+          log(`${scenario.name}: ${m.rate} ${entry.unit} (${m.detail})`);
+        } else {
+          // The baseline is measured right before each scenario (the machine's load drifts between scenarios).
+          const paired = await drive(baseline.url, { requests: [{ method: "GET", path: "/" }] }, baselineSeconds);
+          pairs.push(paired);
+          const m = await drive(worker.url, await scenario.load(ctx), Math.max(duration, scenario.minSeconds ?? 0));
+          entry.baseline = { rps: paired.rps, p50_ms: paired.p50_ms, p99_ms: paired.p99_ms };
+          entry.ratio_rps = Math.round((m.rps / paired.rps) * 1000) / 1000;
+          entry.ratio_p99 = Math.round((m.p99_ms / Math.max(paired.p99_ms, 1)) * 100) / 100;
+          const wrong = m.expected_status === 304 ? m.requests - m.status_304 : m.non_2xx;
+          const failed = m.errors > 0 || wrong > m.requests * 0.01 || m.requests === 0;
+          Object.assign(entry, { status: failed ? "failed" : "ok", ...m });
+          if (scenario.unit === "statements/s") entry.rate = m.rps * 50;
+          log(
+            `${scenario.name}: ${m.rps} req/s p50 ${m.p50_ms} p99 ${m.p99_ms} (baseline ${paired.rps} req/s p99 ${paired.p99_ms})${failed ? ` FAILED (${m.non_2xx} non-2xx ${JSON.stringify(m.status_codes)}, ${m.errors} errors)` : ""}`,
+          );
+        }
+      } catch (err) {
+        entry.status = "failed";
+        entry.note = String(err.message ?? err).slice(0, 300);
+        log(`${scenario.name}: FAILED ${entry.note}`);
+      }
+      results.push(entry);
+      if (scenario.kind !== "read") await new Promise((r) => setTimeout(r, 2000)); // let queue work settle
+    }
+    const mean = (key) => Math.round((pairs.reduce((sum, p) => sum + p[key], 0) / Math.max(pairs.length, 1)) * 10) / 10;
+    const base = {
+      rps: mean("rps"),
+      p50_ms: mean("p50_ms"),
+      p99_ms: mean("p99_ms"),
+      min_rps: Math.min(...pairs.map((p) => p.rps)),
+      max_rps: Math.max(...pairs.map((p) => p.rps)),
+    };
+    return {
+      size,
+      data: {
+        courses: bulk.courses,
+        learners: bulk.learners,
+        enrollments: bulk.enrollments,
+        xapi_statements: bulk.xapi_statements,
+      },
+      seed_seconds: { api: apiSeconds, bulk: bulk.seconds },
+      startup_ms: worker.startupMs,
+      baseline: base,
+      scenarios: results,
+    };
+  } finally {
+    clearInterval(cron);
+    await worker.stop();
+  }
+}
+
+async function main() {
+  const started = performance.now();
+  const meta = await versions();
+  const sourceDir = await sourceTree(opts.ref, workDir);
+  log(`source: ${opts.ref ? `${opts.ref} (git archive)` : "working tree"}; work dir ${workDir}`);
+  const bundle = await bundleSize(sourceDir, join(workDir, "bundle"));
+  log(`bundle: ${(bundle.gzip_bytes / 1024).toFixed(1)} KiB gzip (${(bundle.bytes / 1024).toFixed(1)} KiB raw)`);
+  let profile = null;
+  try {
+    profile = await startupProfile(sourceDir, join(workDir, "startup.cpuprofile"));
+    log(`start-up CPU profile: ${profile.busy_ms} ms busy in ${profile.profile_ms} ms`);
+  } catch (err) {
+    log(`wrangler check startup failed: ${String(err.message).slice(0, 200)}`);
+  }
+  const baseline = await startWorker({ config: join(REPO, "bench/baseline/wrangler.toml"), name: "baseline" });
+  log(`baseline Worker up in ${baseline.startupMs} ms`);
+  const runs = [];
+  try {
+    for (const size of sizes) runs.push(await runSize(size, sourceDir, baseline));
+  } finally {
+    await baseline.stop();
+  }
+  const result = {
+    run_id: runId,
+    mode: opts.smoke ? "smoke" : "full",
+    source: opts.ref ? { ref: opts.ref } : { ref: "working tree" },
+    ...meta,
+    settings: { connections, duration_seconds: duration, warmup_seconds: warmup, sizes },
+    bundle,
+    startup_profile: profile,
+    startup_ms: { baseline: baseline.startupMs, lectern: Object.fromEntries(runs.map((r) => [r.size, r.startup_ms])) },
+    runs,
+    total_seconds: Math.round((performance.now() - started) / 1000),
+  };
+  result.budgets = budgets(result);
+  let comparison;
+  if (opts.compare) {
+    comparison = compare(JSON.parse(readFileSync(opts.compare, "utf8")), result);
+    result.comparison = { against: opts.compare, ...comparison };
+  }
+  const md = markdown(result);
+  mkdirSync(opts.out, { recursive: true });
+  const name = `${runId}${opts.smoke ? "-smoke" : ""}`;
+  writeFileSync(join(opts.out, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(opts.out, `${name}.md`), md);
+  console.log(`\n${md}`);
+  log(`results: bench/results/${name}.json and .md (${result.total_seconds} s)`);
+  if (!opts.keep) rmSync(workDir, { recursive: true, force: true });
+  const failed = runs.flatMap((r) =>
+    r.scenarios.filter((s) => s.status === "failed").map((s) => `${r.size}: ${s.name}`),
+  );
+  if (failed.length) {
+    console.error(`Failed scenarios: ${failed.join("; ")}`);
+    process.exitCode = 1;
+  }
+  if (comparison?.regressions.length) {
+    console.error(`Regressions (ratio more than 20% worse): ${comparison.regressions.map((r) => r.key).join("; ")}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

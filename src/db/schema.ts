@@ -26,3 +26,5 @@ export * from "../modules/xapi/tables";
 export * from "../modules/surveys/tables";
 export * from "../modules/assignments/tables";
 export * from "../modules/flashcards/tables";
+export * from "../modules/announcements/tables";
+export * from "../modules/notifications/tables";

@@ -22,6 +22,8 @@ import { enrollmentsRouter } from "./modules/enrollments/routes";
 import { gradebookRouter } from "./modules/gradebook/routes";
 import { jobsRouter } from "./modules/jobs/routes";
 import { learningPathsRouter } from "./modules/learning-paths/routes";
+import { isPlayerTokenCommit } from "./modules/packages/player";
+import { isPackageUpload, packagesRouter } from "./modules/packages/routes";
 import { progressRouter } from "./modules/progress/routes";
 import { ratingsRouter } from "./modules/ratings/routes";
 import { rolesRouter } from "./modules/roles/routes";
@@ -68,6 +70,7 @@ const routers = [
   enrollmentsRouter,
   activitiesRouter,
   progressRouter,
+  packagesRouter,
   jobsRouter,
   lrsCredentialsRouter,
   xapiRouter,
@@ -78,7 +81,13 @@ const routers = [
 const unlessPublic =
   (auth: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> =>
   (c, next) =>
-    PUBLIC_AUTH_PATHS.has(c.req.path) ? next() : auth(c, next);
+    // SCORM commits may authenticate with the launch token in the URL instead (sendBeacon sends no headers).
+    PUBLIC_AUTH_PATHS.has(c.req.path) || isPlayerTokenCommit(c.req.path, c.req.query("token")) ? next() : auth(c, next);
+
+const jsonBodyLimit = bodyLimit({
+  maxSize: MAX_JSON_BODY_BYTES,
+  onError: (c) => problemResponse(c, new ApiError(413, `Request bodies are limited to ${MAX_JSON_BODY_BYTES} bytes.`)),
+});
 
 export function createApp(): OpenAPIHono<AppEnv> {
   const app = createRouter();
@@ -124,11 +133,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
       c.header("Cache-Control", "no-store");
       await next();
     },
-    bodyLimit({
-      maxSize: MAX_JSON_BODY_BYTES,
-      onError: (c) =>
-        problemResponse(c, new ApiError(413, `Request bodies are limited to ${MAX_JSON_BODY_BYTES} bytes.`)),
-    }),
+    // Package uploads stream their zip to R2 under their own limit (src/modules/packages).
+    (c, next) => (isPackageUpload(c.req.method, c.req.path) ? next() : jsonBodyLimit(c, next)),
   );
   // The events a write recorded go to EVENTS after the response (DESIGN.md section 7).
   app.use("/v1/*", sendEventsAfterWrites);
@@ -248,6 +254,14 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
       {
         name: "LRS credentials",
         description: "HTTP Basic credentials for the xAPI LRS at `/xapi/` (see docs/xapi.md), stored hashed.",
+      },
+      {
+        name: "Packages",
+        description: "SCORM 1.2/2004, xAPI and cmi5 packages: upload, import job, versions, reports (see docs/packages.md).",
+      },
+      {
+        name: "SCORM player",
+        description: "The learner's SCORM runtime: sessions, scorm-again commits, package content under `/content/`.",
       },
       { name: "Activity log", description: "What learners did and what was done to enrollments, newest first." },
       {

@@ -1,5 +1,6 @@
 import type { Db, Env } from "../../platform/env";
 import type { Permission } from "../../platform/permissions";
+import { packageImportJob } from "../packages/jobs";
 
 /** What a job handler gets: its tenant, its input as given to `createJob`, and a way to report progress. */
 export interface JobRun {
@@ -26,4 +27,6 @@ export interface JobKind {
  * Every kind of background job. A module registers its kind here (`kind -> handler`); the JOBS consumer runs
  * them (src/modules/jobs/runner.ts).
  */
-export const JOB_HANDLERS: Record<string, JobKind> = {};
+export const JOB_HANDLERS: Record<string, JobKind> = {
+  "package.import": packageImportJob,
+};

@@ -156,7 +156,13 @@ export const scormSessions = sqliteTable(
     updatedAt: text("updated_at").notNull(),
   },
   (t) => [
-    uniqueIndex("scorm_sessions_tenant_attempt_uq").on(t.tenantId, t.enrollmentId, t.placementId, t.scoIdentifier, t.attempt),
+    uniqueIndex("scorm_sessions_tenant_attempt_uq").on(
+      t.tenantId,
+      t.enrollmentId,
+      t.placementId,
+      t.scoIdentifier,
+      t.attempt,
+    ),
     index("scorm_sessions_tenant_package_user_idx").on(t.tenantId, t.packageId, t.userId),
     index("scorm_sessions_enrollment_fk_idx").on(t.enrollmentId),
     index("scorm_sessions_placement_fk_idx").on(t.placementId),

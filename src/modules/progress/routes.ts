@@ -11,6 +11,7 @@ import {
   MyCourseList,
   MyCoursesQuery,
 } from "./schemas";
+import { openPlayer } from "../packages/runtime";
 import * as progress from "./service";
 
 const tags = ["Learning"];
@@ -69,14 +70,20 @@ progressRouter.openapi(
       "are complete, and with sequential navigation every earlier placement is complete. A denied launch is a 403 problem " +
       'with `rule` and, for date rules, `opens_at` (`{"rule":"drip","opens_at":"2026-12-01T00:00:00.000Z"}`). ' +
       "An allowed launch records the access (the first one moves the placement to in_progress and starts the enrollment), " +
-      "moves the resume point here and answers the module with its content settings.",
+      "moves the resume point here and answers the module with its content settings. A SCORM module also answers `player`: " +
+      "its session (resumed or new), the `/content/` launch URL and scorm-again's settings (docs/packages.md).",
     security: SECURITY.learner,
     request: { params: CoursePlacementParams },
     responses: { 200: jsonResponse(ModuleLaunch, "The opened module"), ...errorResponses(401, 403, 404) },
   }),
   async (c) => {
     const { id, placement_id } = c.req.valid("param");
-    return c.json(await progress.launchModule(learnerContext(c), id, placement_id), 200);
+    const ctx = learnerContext(c);
+    const launched = await progress.launchModule(ctx, id, placement_id);
+    // Package modules: the SCORM player (src/modules/packages/runtime.ts).
+    if (launched.module.type !== "scorm") return c.json(launched, 200);
+    const player = await openPlayer(ctx, launched, new URL(c.req.url).origin);
+    return c.json({ ...launched, player }, 200);
   },
 );
 

@@ -465,6 +465,23 @@ export const EVENT_CATALOG = {
     data: payload({ id: Id, code: Text, learner_id: Id, revoked_at: Text }),
   },
 
+  // E-learning packages (packages module)
+  "package.ready": {
+    group: "Packages",
+    description: "A package version was imported: learners launch it from now on (`standard`: scorm12, scorm2004, xapi, cmi5).",
+    data: payload({ package_id: Id, version: z.number(), standard: Text, title: Text }),
+  },
+  "package.failed": {
+    group: "Packages",
+    description: "A package version was refused at import (`reason`); the package's current version, if any, stays.",
+    data: payload({ package_id: Id, version: z.number(), reason: Text }),
+  },
+  "package.deleted": {
+    group: "Packages",
+    description: "A package (all its versions, files and SCORM sessions) was deleted.",
+    data: payload({ package_id: Id, title: Text }),
+  },
+
   // Webhooks themselves
   "webhook.created": {
     group: "Webhooks",

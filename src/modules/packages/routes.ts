@@ -1,0 +1,391 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { adminContext, learnerContext, tenantContextFor } from "../../platform/auth";
+import type { AppEnv } from "../../platform/env";
+import { ApiError } from "../../platform/errors";
+import {
+  adminAccess,
+  createRouter,
+  errorResponses,
+  IdParam,
+  jsonBody,
+  jsonResponse,
+  SECURITY,
+} from "../../platform/openapi";
+import { assertPlacementOpen } from "../progress/service";
+import { serveContent, verifyPlayerToken } from "./player";
+import { packageReport, packageReportCsv } from "./report";
+import { commitSession, getSession, openPlayer } from "./runtime";
+import {
+  CommitQuery,
+  CommitResult,
+  Package,
+  PackageList,
+  PackageListQuery,
+  PackageUpdate,
+  PackageVersion,
+  PackageVersionList,
+  Player,
+  PlayerLaunchInput,
+  Report,
+  ReportQuery,
+  ScormSession,
+  UploadQuery,
+  zipBody,
+} from "./schemas";
+import * as service from "./service";
+
+const tags = ["Packages"];
+const COMMIT_BODY_SCHEMA = {
+  description:
+    'scorm-again\'s commit: `{cmi: {...}, commitSequence}` (json), `{"cmi.core.lesson_status": ..., commitSequence}` (flattened), `["cmi.x=y", ...]` (params), or `{runtimeData, completionStatus, ...}` (renderCommonCommitFields).',
+  oneOf: [
+    { type: "object" as const, additionalProperties: true },
+    { type: "array" as const, items: { type: "string" as const } },
+  ],
+};
+const playerTags = ["SCORM player"];
+export const packagesRouter = createRouter();
+
+function upload(c: Context<AppEnv>) {
+  const length = c.req.header("content-length");
+  return {
+    body: c.req.raw.body,
+    length: length !== undefined && /^\d+$/.test(length) ? Number(length) : null,
+    contentType: c.req.header("content-type"),
+  };
+}
+
+const IMPORT_NOTE =
+  "The zip is streamed to storage (never held in memory) and imported by a background job: poll the package (`status`: processing -> ready | failed with `failure_reason`) or the job (`job_id`). " +
+  "The import refuses zip slip (`..`), absolute paths, symbolic links, encrypted entries, more than 10,000 files, more than 2 GiB unpacked and entries inflating over 100 times their compressed size, " +
+  "and needs a manifest at the zip's root (or its single top folder): imsmanifest.xml (SCORM 1.2, SCORM 2004 2nd-4th edition), cmi5.xml or tincan.xml, whose files must all be in the zip. " +
+  "Send the zip as the raw body (`Content-Type: application/zip`) with `Content-Length`; one request carries at most 100 MB (a 413 past it).";
+
+packagesRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/admin/packages",
+    operationId: "uploadPackage",
+    tags,
+    summary: "Upload an e-learning package",
+    description: `Creates a package from a SCORM, xAPI or cmi5 zip. ${IMPORT_NOTE}`,
+    ...adminAccess("media:write"),
+    request: { query: UploadQuery, body: zipBody },
+    responses: {
+      201: jsonResponse(Package, "The package, processing"),
+      ...errorResponses(401, 403, 411, 413, 415),
+    },
+  }),
+  async (c) => {
+    const query = c.req.valid("query");
+    const created = await service.uploadPackage(adminContext(c), { ...query, ...upload(c) });
+    c.header("Location", `/v1/admin/packages/${created.id}`);
+    return c.json(created, 201);
+  },
+);
+
+packagesRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/admin/packages",
+    operationId: "listPackages",
+    tags,
+    summary: "List packages",
+    description: "The academy's packages, newest first; filter by `status` and `standard`, search titles with `q`.",
+    ...adminAccess("media:read"),
+    request: { query: PackageListQuery },
+    responses: { 200: jsonResponse(PackageList, "A page of packages"), ...errorResponses(401, 403) },
+  }),
+  async (c) => c.json(await service.listPackages(adminContext(c), c.req.valid("query")), 200),
+);
+
+packagesRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/admin/packages/{id}",
+    operationId: "getPackage",
+    tags,
+    summary: "Get a package",
+    description:
+      "A package with its status, standard, launch file and structure (SCOs, xAPI activities or cmi5 AUs) of the current version.",
+    ...adminAccess("media:read"),
+    request: { params: IdParam },
+    responses: { 200: jsonResponse(Package, "The package"), ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => c.json(await service.getPackage(adminContext(c), c.req.valid("param").id), 200),
+);
+
+packagesRouter.openapi(
+  createRoute({
+    method: "patch",
+    path: "/v1/admin/packages/{id}",
+    operationId: "updatePackage",
+    tags,
+    summary: "Edit a package",
+    description: "Changes the title or description. Content changes go through a new version (`POST .../versions`).",
+    ...adminAccess("media:write"),
+    request: { params: IdParam, body: jsonBody(PackageUpdate) },
+    responses: { 200: jsonResponse(Package, "The package"), ...errorResponses(401, 403, 404, 415) },
+  }),
+  async (c) => c.json(await service.updatePackage(adminContext(c), c.req.valid("param").id, c.req.valid("json")), 200),
+);
+
+packagesRouter.openapi(
+  createRoute({
+    method: "delete",
+    path: "/v1/admin/packages/{id}",
+    operationId: "deletePackage",
+    tags,
+    summary: "Delete a package",
+    description:
+      "Deletes the package, its versions, its learners' SCORM sessions and its files. A package used by a module is a 409 naming them (`modules: [{id, name}]`): point those modules elsewhere first.",
+    ...adminAccess("media:write"),
+    request: { params: IdParam },
+    responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404, 409) },
+  }),
+  async (c) => {
+    await service.deletePackage(adminContext(c), c.req.valid("param").id);
+    return c.body(null, 204);
+  },
+);
+
+packagesRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/admin/packages/{id}/versions",
+    operationId: "listPackageVersions",
+    tags,
+    summary: "List a package's versions",
+    description: "Every uploaded version, newest first, with its import status and failure reason.",
+    ...adminAccess("media:read"),
+    request: { params: IdParam },
+    responses: { 200: jsonResponse(PackageVersionList, "The versions"), ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => c.json(await service.listVersions(adminContext(c), c.req.valid("param").id), 200),
+);
+
+packagesRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/admin/packages/{id}/versions",
+    operationId: "uploadPackageVersion",
+    tags,
+    summary: "Replace a package's content with a new version",
+    description: `Uploads a new zip for the package. Learners keep launching the current version until the new one is ready; then new attempts use it (open attempts finish on the version they started). A failed version leaves the current one in place. ${IMPORT_NOTE}`,
+    ...adminAccess("media:write"),
+    request: { params: IdParam, body: zipBody },
+    responses: {
+      201: jsonResponse(PackageVersion, "The new version, processing"),
+      ...errorResponses(401, 403, 404, 411, 413, 415),
+    },
+  }),
+  async (c) => {
+    const id = c.req.valid("param").id;
+    const version = await service.uploadVersion(adminContext(c), id, upload(c));
+    c.header("Location", `/v1/admin/packages/${id}/versions`);
+    return c.json(version, 201);
+  },
+);
+
+packagesRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/admin/packages/{id}/report",
+    operationId: "getPackageReport",
+    tags,
+    summary: "Package report (per learner and attempt)",
+    description:
+      "Per learner, SCO and attempt: status, score, time, launches, commits and interactions, with a summary. `user_id` narrows it to one learner; `format=csv` (or `Accept: text/csv`) answers the whole report as a streamed CSV download.",
+    ...adminAccess("reports:read"),
+    request: { params: IdParam, query: ReportQuery },
+    responses: {
+      200: {
+        description: "The report",
+        content: { "application/json": { schema: Report }, "text/csv": { schema: z.string() } },
+      },
+      ...errorResponses(401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const id = c.req.valid("param").id;
+    const query = c.req.valid("query");
+    const ctx = adminContext(c);
+    if (query.format === "csv" || (c.req.header("accept") ?? "").includes("text/csv")) {
+      const { stream, filename } = await packageReportCsv(ctx, id, query.user_id);
+      return new Response(stream, {
+        status: 200,
+        headers: {
+          "Content-Type": "text/csv; charset=utf-8",
+          "Content-Disposition": `attachment; filename="${filename}"`,
+          "Cache-Control": "no-store",
+        },
+      }) as never;
+    }
+    return c.json(await packageReport(ctx, id, query), 200);
+  },
+);
+
+// ---- learner: player ------------------------------------------------------------------------------------------------
+
+const baseUrl = (c: Context<AppEnv>) => new URL(c.req.url).origin;
+
+packagesRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/learner/courses/{id}/modules/{placement_id}/player",
+    operationId: "openScormPlayer",
+    tags: playerTags,
+    summary: "Open the SCORM player on a SCO",
+    description:
+      "Like the `player` of a launch, for a chosen SCO of a multi-SCO package (`sco`, an identifier from `player.scos`). The placement must be open to the learner (the launch's access rules) and launched once. A module without a ready SCORM package is a 409.",
+    security: SECURITY.learner,
+    request: {
+      params: z.object({
+        id: IdParam.shape.id,
+        placement_id: IdParam.shape.id.openapi({ param: { name: "placement_id", in: "path" } }),
+      }),
+      body: jsonBody(PlayerLaunchInput),
+    },
+    responses: { 200: jsonResponse(Player, "The player"), ...errorResponses(401, 403, 404, 409, 415) },
+  }),
+  async (c) => {
+    const ctx = learnerContext(c);
+    const { id, placement_id } = c.req.valid("param");
+    const open = await assertPlacementOpen(ctx, id, placement_id);
+    const player = await openPlayer(
+      ctx,
+      {
+        course_id: id,
+        placement_id,
+        enrollment: { id: open.enrollmentId },
+        module: {
+          type: open.placement.module.type,
+          settings: open.placement.module.settings as Record<string, unknown>,
+        },
+      },
+      baseUrl(c),
+      c.req.valid("json").sco,
+    );
+    if (!player) throw ApiError.conflict("This module has no ready SCORM package to play.");
+    return c.json(player, 200);
+  },
+);
+
+packagesRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/learner/scorm/sessions/{id}",
+    operationId: "getScormSession",
+    tags: playerTags,
+    summary: "Get a SCORM session's state",
+    description:
+      "The stored CMI state of one of the learner's SCORM sessions (for resume: `cmi` has `entry` and `total_time` set for the next launch), its statuses, score and time. Another learner's session is a 404.",
+    security: SECURITY.learner,
+    request: { params: IdParam },
+    responses: { 200: jsonResponse(ScormSession, "The session"), ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => c.json(await getSession(learnerContext(c), c.req.valid("param").id), 200),
+);
+
+packagesRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/learner/scorm/sessions/{id}/commit",
+    operationId: "commitScormSession",
+    tags: playerTags,
+    summary: "Commit CMI data (scorm-again lmsCommitUrl)",
+    description:
+      "scorm-again's commit: `json`, `flattened` or `params` format (also with `renderCommonCommitFields`), sent with the learner's bearer token or with the launch token in the URL (`?token=`, as in the player's `commit_url`; sendBeacon commits carry no headers). " +
+      "`text/plain` bodies (the sendBeacon commit on page unload) are taken as JSON and end the launch, as does `?terminate=true` (scorm-again's `terminateCommitParam`) or a `terminate: true` field. " +
+      "With `includeCommitSequence`, a commit whose `commitSequence` is not above the stored one is stale or replayed: it answers `result: true` and changes nothing. A commit of an older launch, or after the terminate, answers 409 `result: false`. " +
+      'Answers `{"result":true,"errorCode":0}` or `{"result":false,"errorCode":N}`. When the SCO\'s statuses finish the module the result goes to progress (module status, score, course completion).',
+    security: [...SECURITY.learner, {}],
+    request: {
+      params: IdParam,
+      query: CommitQuery,
+      body: {
+        required: true,
+        content: {
+          // A plain schema (not zod): the handler reads the body itself, so a malformed commit answers
+          // scorm-again's `{result: false, errorCode}` instead of a validation problem.
+          "application/json": { schema: COMMIT_BODY_SCHEMA },
+          "text/plain": { schema: z.string().openapi({ description: "The same JSON, as sendBeacon sends it" }) },
+        },
+      },
+    },
+    responses: {
+      200: jsonResponse(CommitResult, "Stored (or already stored)"),
+      400: jsonResponse(CommitResult, "The body is not a commit"),
+      409: jsonResponse(CommitResult, "A commit of an older launch, or after the terminate"),
+      ...Object.fromEntries(Object.entries(errorResponses(401, 403, 404, 413)).filter(([s]) => s !== "400")),
+    },
+  }),
+  async (c) => {
+    const id = c.req.valid("param").id;
+    const query = c.req.valid("query");
+    const contentType = (c.req.header("content-type") ?? "").toLowerCase();
+    if (!contentType.startsWith("application/json") && !contentType.startsWith("text/plain")) {
+      throw new ApiError(415, "Send the commit as `application/json` (or `text/plain` from sendBeacon).");
+    }
+    let ctx: ReturnType<typeof tenantContextFor>;
+    let committer: Parameters<typeof commitSession>[2];
+    if (query.token && !c.get("principal")) {
+      const claims = await verifyPlayerToken(c.env.JWT_SECRET, query.token);
+      ctx = tenantContextFor(c, claims.tid);
+      committer = { kind: "token", token: query.token };
+    } else {
+      const learner = learnerContext(c);
+      ctx = learner;
+      committer = query.token
+        ? { kind: "token", token: query.token }
+        : { kind: "learner", userId: learner.principal.userId };
+    }
+    const text = await c.req.text();
+    const answer = await commitSession(ctx, id, committer, {
+      text,
+      contentType,
+      terminateParam: query.terminate === "true",
+    });
+    return c.json(answer.body, answer.status);
+  },
+);
+
+// ---- content ---------------------------------------------------------------------------------------------------------
+
+packagesRouter.openAPIRegistry.registerPath({
+  method: "get",
+  path: "/content/{token}/{path}",
+  operationId: "getPackageContent",
+  tags: playerTags,
+  summary: "Package content for the player",
+  description:
+    "A file of the package version the launch token names, from storage, with its content type, `ETag`/`If-None-Match` (304) and `Range` (206). Served sandboxed (`Content-Security-Policy: sandbox ...`), `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, never with cookies. `path` may contain slashes (the package's own folders). An expired or invalid token is a 401.",
+  security: [{}],
+  request: {
+    params: z.object({
+      token: z.string().openapi({ param: { name: "token", in: "path" }, description: "The launch token" }),
+      path: z.string().openapi({ param: { name: "path", in: "path" }, example: "index.html" }),
+    }),
+  },
+  responses: {
+    200: { description: "The file", content: { "*/*": { schema: z.string().openapi({ format: "binary" }) } } },
+    206: { description: "Part of the file (Range)" },
+    304: { description: "Not modified" },
+    ...errorResponses(401, 404),
+  },
+});
+
+const content = async (c: Context<AppEnv>) => {
+  const url = new URL(c.req.url);
+  const match = /^\/content\/([^/]+)\/(.+)$/.exec(url.pathname);
+  if (!match) throw ApiError.notFound(`File ${url.pathname}`);
+  return serveContent(c.env, c.req.raw, match[1], match[2]);
+};
+packagesRouter.get("/content/:token/*", content);
+packagesRouter.on("HEAD", "/content/:token/*", content);
+
+/** Package uploads stream their zip to R2 under their own limit (app.ts skips the JSON body limit for them). */
+export function isPackageUpload(method: string, path: string): boolean {
+  return method === "POST" && /^\/v1\/admin\/packages(\/\d+\/versions)?$/.test(path);
+}

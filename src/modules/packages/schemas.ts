@@ -1,0 +1,279 @@
+import { z } from "@hono/zod-openapi";
+import { IdParam, listQuery, PaginationMeta, Timestamp } from "../../platform/openapi";
+import { PACKAGE_STANDARDS, PACKAGE_STATUSES } from "./tables";
+
+const Standard = z.enum(PACKAGE_STANDARDS).openapi({ description: "scorm12, scorm2004, xapi or cmi5" });
+const Status = z.enum(PACKAGE_STATUSES).openapi({ description: "processing, ready or failed" });
+
+export const PackageStructureSchema = z
+  .object({
+    scos: z
+      .array(
+        z.object({
+          identifier: z.string(),
+          title: z.string(),
+          launch: z.string().openapi({ description: "The launch file with the item's parameters" }),
+          scorm_type: z.enum(["sco", "asset"]),
+          parameters: z.string().nullable(),
+          mastery_score: z.number().nullable().openapi({
+            description: "SCORM 1.2 adlcp:masteryscore (0-100) or SCORM 2004 minNormalizedMeasure (-1..1)",
+          }),
+          launch_data: z.string().nullable(),
+          max_time_allowed: z.string().nullable(),
+          time_limit_action: z.string().nullable(),
+          completion_threshold: z.number().nullable(),
+        }),
+      )
+      .optional(),
+    organizations: z.array(z.object({ identifier: z.string(), title: z.string(), default: z.boolean() })).optional(),
+    activities: z
+      .array(
+        z.object({
+          id: z.string(),
+          type: z.string().nullable(),
+          name: z.string().nullable(),
+          launch: z.string().nullable(),
+        }),
+      )
+      .optional(),
+    course_id: z.string().optional(),
+    aus: z
+      .array(
+        z.object({
+          id: z.string(),
+          title: z.string(),
+          url: z.string(),
+          move_on: z.string(),
+          mastery_score: z.number().nullable(),
+          launch_method: z.string(),
+          launch_parameters: z.string().nullable(),
+          activity_type: z.string().nullable(),
+        }),
+      )
+      .optional(),
+  })
+  .openapi("PackageStructure", {
+    description: "SCORM: `scos` and `organizations`; xAPI: `activities`; cmi5: `course_id` and `aus`.",
+  });
+
+export const Package = z
+  .object({
+    id: z.number().int(),
+    title: z.string(),
+    description: z.string().nullable(),
+    status: Status,
+    failure_reason: z.string().nullable().openapi({ description: "Why the latest version failed to import" }),
+    standard: Standard.nullable(),
+    standard_version: z.string().nullable().openapi({ example: "2004 4th Edition" }),
+    current_version: z.number().int().nullable().openapi({ description: "The ready version learners launch" }),
+    latest_version: z.number().int().openapi({ description: "The last version uploaded (its status is `status`)" }),
+    launch_path: z.string().nullable().openapi({ example: "index.html?lesson=1" }),
+    structure: PackageStructureSchema.nullable(),
+    job_id: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "The import job of the latest version (`GET /v1/admin/jobs/{id}`)" }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi("Package");
+
+export const PackageVersion = z
+  .object({
+    version: z.number().int(),
+    status: Status,
+    failure_reason: z.string().nullable(),
+    job_id: z.number().int().nullable(),
+    standard: Standard.nullable(),
+    standard_version: z.string().nullable(),
+    title: z.string().nullable(),
+    launch_path: z.string().nullable(),
+    file_count: z.number().int(),
+    uncompressed_bytes: z.number().int(),
+    zip_bytes: z.number().int(),
+    created_at: Timestamp,
+    processed_at: Timestamp.nullable(),
+  })
+  .openapi("PackageVersion");
+
+export const PackageVersionList = z.object({ data: z.array(PackageVersion) }).openapi("PackageVersionList");
+export const PackageList = z.object({ data: z.array(Package), meta: PaginationMeta }).openapi("PackageList");
+
+export const PackageListQuery = listQuery(["created_at", "updated_at", "title"] as const, "-created_at").extend({
+  status: Status.optional(),
+  standard: Standard.optional(),
+});
+
+export const UploadQuery = z.object({
+  title: z.string().trim().min(1).max(200).optional().openapi({
+    description: "The package's title (default: the manifest's title once imported)",
+  }),
+  description: z.string().max(5000).optional(),
+});
+
+export const VersionUploadQuery = z.object({});
+
+export const PackageUpdate = z
+  .strictObject({
+    title: z.string().trim().min(1).max(200).optional(),
+    description: z.string().max(5000).nullable().optional(),
+  })
+  .openapi("PackageUpdate");
+
+export const zipBody = {
+  required: true as const,
+  description:
+    "The zip itself as the raw request body (not multipart/form-data), with `Content-Length`. At most 100 MB per request.",
+  content: {
+    "application/zip": { schema: z.string().openapi({ format: "binary" }) },
+    "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
+  },
+};
+
+// ---- player ------------------------------------------------------------------------------------------------------
+
+const CmiState = z.record(z.string(), z.unknown()).openapi({
+  description: "The CMI data model as nested JSON (the inside of `cmi`), ready for scorm-again's `loadFromJSON`.",
+});
+
+export const Player = z
+  .object({
+    standard: z.enum(["scorm12", "scorm2004"]),
+    package_id: z.number().int(),
+    package_version: z.number().int(),
+    session_id: z.number().int(),
+    attempt: z.number().int(),
+    resumed: z.boolean().openapi({ description: "An open attempt was resumed (its CMI state is in `cmi`)" }),
+    sco: z.object({ identifier: z.string(), title: z.string() }),
+    scos: z.array(z.object({ identifier: z.string(), title: z.string(), scorm_type: z.enum(["sco", "asset"]) })),
+    launch_url: z.string().openapi({ description: "Load this in the player's iframe (`/content/{token}/...`)" }),
+    commit_url: z.string().openapi({ description: "scorm-again's `lmsCommitUrl` (carries the launch token)" }),
+    state_url: z.string(),
+    token: z.string(),
+    expires_at: Timestamp,
+    cmi: CmiState,
+    scorm_again: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: "Settings to pass to scorm-again's API constructor" }),
+  })
+  .openapi("ScormPlayer", {
+    description:
+      "How to play a SCORM package: scorm-again settings, the CMI state to load, and the content URL. Null when the module's package is not ready (or is xAPI/cmi5).",
+  });
+
+export const PlayerLaunchInput = z
+  .strictObject({
+    sco: z
+      .string()
+      .min(1)
+      .max(500)
+      .optional()
+      .openapi({ description: "The SCO to play (default: where the learner was)" }),
+  })
+  .openapi("ScormPlayerLaunchInput");
+
+export const ScormSession = z
+  .object({
+    id: z.number().int(),
+    package_id: z.number().int(),
+    package_version: z.number().int(),
+    course_id: z.number().int(),
+    placement_id: z.number().int(),
+    sco_identifier: z.string(),
+    standard: z.enum(["scorm12", "scorm2004"]),
+    attempt: z.number().int(),
+    launch_count: z.number().int(),
+    commit_sequence: z.number().int(),
+    lesson_status: z.string().nullable(),
+    completion_status: z.string().nullable(),
+    success_status: z.string().nullable(),
+    score: z.object({
+      raw: z.number().nullable(),
+      min: z.number().nullable(),
+      max: z.number().nullable(),
+      scaled: z.number().nullable(),
+    }),
+    total_seconds: z.number(),
+    terminated_at: Timestamp.nullable(),
+    last_commit_at: Timestamp.nullable(),
+    created_at: Timestamp,
+    cmi: CmiState,
+  })
+  .openapi("ScormSession");
+
+export const CommitQuery = z.object({
+  token: z
+    .string()
+    .max(2000)
+    .optional()
+    .openapi({ description: "The launch token (for sendBeacon commits, which carry no headers)" }),
+  terminate: z.enum(["true", "false"]).optional().openapi({ description: "scorm-again's `terminateCommitParam`" }),
+});
+
+export const CommitResult = z
+  .object({
+    result: z.boolean(),
+    errorCode: z
+      .number()
+      .int()
+      .openapi({ description: "0, or a SCORM error code (101 general, 143 commit after termination)" }),
+    detail: z.string().optional(),
+  })
+  .openapi("ScormCommitResult");
+
+export const SessionParams = IdParam;
+
+// ---- report --------------------------------------------------------------------------------------------------------
+
+export const ReportQuery = z.object({
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  per_page: z.coerce.number().int().min(1).max(100).default(50),
+  user_id: z.coerce.number().int().positive().optional().openapi({ description: "One learner's attempts" }),
+  format: z.enum(["json", "csv"]).default("json").openapi({ description: "csv: the whole report as a CSV download" }),
+});
+
+export const ReportRow = z
+  .object({
+    session_id: z.number().int(),
+    user: z.object({ id: z.number().int(), name: z.string().nullable(), email: z.string().nullable() }),
+    course_id: z.number().int(),
+    placement_id: z.number().int(),
+    sco_identifier: z.string(),
+    package_version: z.number().int(),
+    attempt: z.number().int(),
+    status: z.string().openapi({ description: "passed, failed, completed, incomplete or not attempted" }),
+    lesson_status: z.string().nullable(),
+    completion_status: z.string().nullable(),
+    success_status: z.string().nullable(),
+    score: z.object({
+      raw: z.number().nullable(),
+      min: z.number().nullable(),
+      max: z.number().nullable(),
+      scaled: z.number().nullable(),
+    }),
+    total_seconds: z.number(),
+    launches: z.number().int(),
+    commits: z.number().int(),
+    interactions: z.array(z.record(z.string(), z.unknown())),
+    started_at: Timestamp,
+    last_commit_at: Timestamp.nullable(),
+  })
+  .openapi("PackageReportRow");
+
+export const Report = z
+  .object({
+    package_id: z.number().int(),
+    summary: z.object({
+      learners: z.number().int(),
+      attempts: z.number().int(),
+      completed: z.number().int().openapi({ description: "Attempts completed or passed" }),
+      passed: z.number().int(),
+      failed: z.number().int(),
+      average_scaled_score: z.number().nullable(),
+      total_seconds: z.number(),
+    }),
+    data: z.array(ReportRow),
+    meta: PaginationMeta,
+  })
+  .openapi("PackageReport");

@@ -65,10 +65,13 @@ export const xapiStatements = sqliteTable(
 );
 
 /**
- * What the filters of GET /xapi/statements search: one row per (statement, kind, value). Kinds: `agent` (actor
- * or object), `related_agent` (any agent in the statement), `activity` (object), `related_activity` (object,
- * context activities, sub-statement), `verb`, `registration`. A statement whose object is a StatementRef also
- * carries the terms of its target, so filters match it when the target matches (xAPI 1.0.3 section 2.1.3).
+ * What the filters of GET /xapi/statements search: one row per (statement, kind, value), keyed by the
+ * statement's `stored_us` so each filter is a keyset range of one index in `stored` order. Kinds: `agent`
+ * (actor or object), `related_agent` (any agent in the statement), `activity` (object), `related_activity`
+ * (object, context activities, sub-statement), `verb`, `registration`. A statement whose object is a
+ * StatementRef also carries the terms of its target, so filters match it when the target matches (xAPI 1.0.3
+ * section 2.1.3). No foreign key to the statement: statements are never deleted one by one, and a parent
+ * key check would scan this table on every statement insert.
  */
 export const xapiStatementTerms = sqliteTable(
   "xapi_statement_terms",
@@ -78,14 +81,9 @@ export const xapiStatementTerms = sqliteTable(
       .references(() => tenants.id, { onDelete: "cascade" }),
     kind: text("kind").notNull(),
     value: text("value").notNull(),
-    statementSeq: integer("statement_seq")
-      .notNull()
-      .references(() => xapiStatements.seq, { onDelete: "cascade" }),
+    storedUs: integer("stored_us").notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.tenantId, t.kind, t.value, t.statementSeq] }),
-    index("xapi_statement_terms_tenant_seq_idx").on(t.tenantId, t.statementSeq),
-  ],
+  (t) => [primaryKey({ columns: [t.tenantId, t.kind, t.value, t.storedUs] })],
 );
 
 /** Attachment metadata by SHA-256; the bytes are in R2 MEDIA under `t/<tenant>/xapi-attachments/<sha2>`. */

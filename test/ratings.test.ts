@@ -26,7 +26,22 @@ async function publishedCourse(t: TestTenant, fields: Record<string, unknown> = 
   await env.DB.prepare("UPDATE courses SET status = 'published', published_at = ? WHERE id = ?")
     .bind(new Date().toISOString(), course.id)
     .run();
+  tenantOfCourse.set(course.id, t);
   return course;
+}
+
+/** Only enrolled learners may rate: `rate` enrolls the learner first (idempotent) when both are of one academy. */
+const tenantOfCourse = new Map<number, TestTenant>();
+
+async function enrollIfSameAcademy(s: Session, courseId: number) {
+  const t = tenantOfCourse.get(courseId);
+  if (!t) return;
+  const res = await api("POST", `/v1/admin/courses/${courseId}/enrollments`, {
+    token: t.key,
+    body: { learner_ids: [s.id] },
+  });
+  // 404 (a deleted course) and 422 (a learner of another academy) are what some tests are about.
+  expect([200, 201, 404, 422]).toContain(res.status);
 }
 
 async function courseRow(id: number) {
@@ -42,8 +57,13 @@ async function catalogVersion(tenantId: number) {
   return row?.catalog_version;
 }
 
-const rate = (s: Session, courseId: number, body: unknown) =>
+const rawRate = (s: Session, courseId: number, body: unknown) =>
   api("PUT", `/v1/learner/courses/${courseId}/ratings`, { token: s.token, body });
+
+const rate = async (s: Session, courseId: number, body: unknown) => {
+  await enrollIfSameAcademy(s, courseId);
+  return rawRate(s, courseId, body);
+};
 
 describe("a learner rates a course", () => {
   let t: TestTenant;
@@ -221,6 +241,14 @@ describe("a learner rates a course", () => {
       .bind(ada.id, draft.id, deleted.id, foreign.id)
       .first<{ n: number }>();
     expect(count?.n).toBe(0);
+  });
+
+  it("refuses a learner who is not enrolled in the course (403), writing nothing", async () => {
+    const c = await publishedCourse(t);
+    const stranger = await learnerSession(t);
+    const refused = expectProblem(await rawRate(stranger, c.id, { rating: 5 }), 403);
+    expect(refused.detail).toMatch(/enrolled/);
+    expect(await courseRow(c.id)).toMatchObject({ rating_count: 0, rating_sum: 0 });
   });
 
   it("answers 409 while ratings are turned off, but a learner may still see and withdraw their own", async () => {

@@ -35,6 +35,7 @@ ratingsRouter.openapi(
     description:
       "Creates or replaces the signed-in learner's one rating (1-5 stars, optional review) of a published course. " +
       "Answers 201 with `Location` when the rating is new, 200 when it replaced the learner's earlier rating. " +
+      "Only learners enrolled in the course (in any state: active, completed, expired or revoked) may rate it: 403 otherwise. " +
       "A course whose ratings are turned off answers 409.",
     security: SECURITY.learner,
     request: { params: IdParam, body: jsonBody(RatingUpsert) },

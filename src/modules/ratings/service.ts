@@ -6,6 +6,7 @@ import { contains, type ListParams, type Page } from "../../platform/pagination"
 import { nowIso } from "../../platform/time";
 // The ratings table references courses and users (FKs); the aggregate columns live on courses.
 import { courses } from "../courses/tables";
+import { enrollments } from "../enrollments/tables";
 import { catalogChanged } from "../tenants/service";
 import { users } from "../users/tables";
 import { courseRatings } from "./tables";
@@ -45,6 +46,22 @@ async function publishedCourse(ctx: TenantContext, courseId: number): Promise<Co
   const row = await existingCourse(ctx, courseId);
   if (row.status !== "published") throw ApiError.notFound(`Course ${courseId}`);
   return row;
+}
+
+/** Only learners who took the course rate it: an enrollment in any state (active, completed, expired, revoked). */
+async function assertEnrolled(ctx: TenantContext<LearnerPrincipal>, courseId: number) {
+  const [row] = await ctx.db
+    .select({ id: enrollments.id })
+    .from(enrollments)
+    .where(
+      and(
+        eq(enrollments.tenantId, ctx.tenantId),
+        eq(enrollments.courseId, courseId),
+        eq(enrollments.userId, ctx.principal.userId),
+      ),
+    )
+    .limit(1);
+  if (!row) throw ApiError.forbidden("Only learners enrolled in this course can rate it.");
 }
 
 function assertRatingsOn(course: CourseRow) {
@@ -98,6 +115,7 @@ export async function upsertMyRating(
 ) {
   const course = await publishedCourse(ctx, courseId);
   assertRatingsOn(course);
+  await assertEnrolled(ctx, courseId);
   const existing = await findMine(ctx, courseId);
   const now = nowIso();
   const review = input.review ? input.review : null;

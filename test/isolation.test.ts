@@ -119,6 +119,7 @@ beforeAll(async () => {
     ...(await certificatesOfA(course.body.id, learner.id)),
     ...(await enrollmentsOfA(course.body.id, learner.id)),
     "/v1/admin/jobs/{id}": await jobOfA(),
+    ...(await mediaOfA()),
     "/v1/platform/tenants/{id}": `/v1/platform/tenants/${a.id}`,
     "/v1/platform/tenants/{id}/api-keys": `/v1/platform/tenants/${a.id}`,
   });
@@ -181,6 +182,31 @@ async function enrollmentsOfA(courseId: number, learnerId: number) {
     "/v1/admin/learning-paths/{id}/enrollments": { url: pathList, read: pathList, body },
     "/v1/admin/learners/{id}/enrollments": `/v1/admin/learners/${learnerId}/enrollments`,
     "/v1/admin/courses/{id}/activities": `${base}/activities`,
+  };
+}
+
+/** A media file and a multipart upload in progress of tenant A, and the sweep entries of the media paths. */
+async function mediaOfA() {
+  const file = await api("POST", "/v1/admin/media?name=notes.txt", {
+    token: a.key,
+    rawBody: "Notes of tenant A",
+    headers: { "content-type": "text/plain", "content-length": "17" },
+  });
+  expect(file.status, file.text).toBe(201);
+  const upload = await api("POST", "/v1/admin/media/uploads", {
+    token: a.key,
+    body: { name: "lecture.mp4", content_type: "video/mp4", size: 6_000_000 },
+  });
+  expect(upload.status, upload.text).toBe(201);
+  const path = `/v1/admin/media/${file.body.id}`;
+  const uploadPath = `/v1/admin/media/uploads/${upload.body.upload_id}`;
+  return {
+    "/v1/admin/media/{id}": path,
+    "/v1/admin/media/{id}/usages": `${path}/usages`,
+    "/v1/admin/media/{id}/download-url": { url: `${path}/download-url`, read: path },
+    "/v1/admin/media/uploads/{upload_id}": uploadPath,
+    "/v1/admin/media/uploads/{upload_id}/parts/{n}": { url: `${uploadPath}/parts/1`, read: uploadPath },
+    "/v1/admin/media/uploads/{upload_id}/complete": { url: `${uploadPath}/complete`, read: uploadPath },
   };
 }
 

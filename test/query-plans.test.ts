@@ -13,6 +13,7 @@ import * as enrollments from "../src/modules/enrollments/service";
 import * as paths from "../src/modules/learning-paths/service";
 import * as progress from "../src/modules/progress/service";
 import * as ratings from "../src/modules/ratings/service";
+import * as media from "../src/modules/media/service";
 import type { LearnerPrincipal, TenantContext } from "../src/platform/auth";
 import { createDb } from "../src/platform/db";
 import { api, expectStatus } from "./helpers/api";
@@ -336,5 +337,32 @@ describe("the learner runtime uses indexes and a fixed number of statements", ()
     expect(counts.outline[0]).toBe(counts.outline[1]);
     expect(counts.launch[0]).toBe(counts.launch[1]);
     expect(counts.complete[0]).toBe(counts.complete[1]);
+  });
+});
+
+describe("the media library uses indexes led by tenant_id (EXPLAIN QUERY PLAN)", () => {
+  let t: TestTenant;
+  beforeAll(async () => {
+    t = await createTenant();
+    await env.DB.prepare("ANALYZE").run();
+  });
+
+  it("list: every filter and sort; usage; usages of a file (modules and certificate templates)", async () => {
+    const variants = [
+      { sort: "-created_at" },
+      { sort: "name" },
+      { sort: "-size" },
+      { sort: "-created_at", kind: "video" as const },
+      { sort: "-created_at", visibility: "public" as const },
+      { sort: "-created_at", content_type: "image/png" },
+      { sort: "-created_at", q: "intro" },
+    ];
+    for (const variant of variants) {
+      await expectIndexed(t.id, `listMedia ${JSON.stringify(variant)}`, (ctx) =>
+        media.listMedia(ctx as never, { ...page, ...variant }),
+      );
+    }
+    await expectIndexed(t.id, "media usage", (ctx) => media.usage(ctx as never));
+    await expectIndexed(t.id, "media usagesOf", (ctx) => media.usagesOf(ctx, 1));
   });
 });

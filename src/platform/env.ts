@@ -16,6 +16,8 @@ export interface Env {
   ENVIRONMENT: string;
   PLATFORM_ADMIN_TOKEN: string;
   JWT_SECRET: string;
+  /** Optional: the HMAC key of signed media URLs (src/modules/media/signing.ts); derived from JWT_SECRET when unset. */
+  MEDIA_SIGNING_SECRET?: string;
 }
 
 export type Db = DrizzleD1Database<typeof schema>;

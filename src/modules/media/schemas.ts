@@ -119,8 +119,8 @@ export const PartParams = UploadIdParam.extend({
     .number()
     .int()
     .min(1)
-    .max(10_000)
-    .openapi({ param: { name: "n", in: "path" }, example: 1, description: "Part number, from 1" }),
+    .max(Number.MAX_SAFE_INTEGER)
+    .openapi({ param: { name: "n", in: "path" }, example: 1, description: "Part number, from 1 to `part_count`" }),
 });
 
 export const MediaUpdate = z

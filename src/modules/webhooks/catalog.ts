@@ -426,6 +426,28 @@ export const EVENT_CATALOG = {
     }),
   },
 
+  // Media library (media module)
+  "media.created": {
+    group: "Media",
+    description: "A file was added to the media library (a single-request upload, or a completed multipart upload).",
+    data: payload({ id: Id, name: Text, source: z.enum(["single", "multipart"]) }),
+  },
+  "media.updated": {
+    group: "Media",
+    description: "A file's metadata (title, alt, visibility, duration) changed.",
+    data: payload({ id: Id, changed: Changed }),
+  },
+  "media.deleted": {
+    group: "Media",
+    description: "A file was deleted; `forced` when modules or certificate templates (`used_by`) still pointed at it.",
+    data: payload({
+      id: Id,
+      name: Text,
+      forced: z.boolean(),
+      used_by: z.array(z.looseObject({ type: Text, id: Id })),
+    }),
+  },
+
   // Certificates (certificates module)
   "certificate_template.created": {
     group: "Certificates",

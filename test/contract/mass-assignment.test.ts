@@ -6,7 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, expectProblem, platformToken } from "../helpers/api";
-import { createTenant, learnerSession, PASSWORD, roleId, type TestTenant, unique } from "../helpers/factories";
+import {
+  createTenant,
+  learnerSession,
+  PASSWORD,
+  roleId,
+  staffSession,
+  type TestTenant,
+  unique,
+} from "../helpers/factories";
 import { minimalValue } from "./arbitraries";
 import { call } from "./harness";
 import { flatten, jsonBodySchema, type OpenApiDocument, type Operation, operationsOf } from "./openapi";
@@ -126,6 +134,24 @@ beforeAll(async () => {
   });
   expect(file.status, file.text).toBe(201);
   targets.set("/v1/admin/media", String(file.body.id));
+  // A discussion thread with one post by a staff user (API keys of no user cannot post); learner paths are
+  // validated before their thread is looked up.
+  const discussionCourse = await api("POST", "/v1/admin/courses", { token: academy.key, body: { name: unique("ma") } });
+  const thread = await api("POST", "/v1/admin/discussions", {
+    token: academy.key,
+    body: { course_id: discussionCourse.body.id, title: "Mass assignment" },
+  });
+  expect(thread.status, thread.text).toBe(201);
+  const moderator = await staffSession(academy, "instructor");
+  const threadPost = await api("POST", `/v1/admin/discussions/${thread.body.id}/posts`, {
+    token: moderator.token,
+    body: { body: "First" },
+  });
+  expect(threadPost.status, threadPost.text).toBe(201);
+  targets.set("/v1/admin/discussions", String(thread.body.id));
+  targets.set(`/v1/admin/discussions/${thread.body.id}/posts`, String(threadPost.body.id));
+  targets.set("/v1/learner/discussions", "999999");
+  targets.set("/v1/learner/discussions/999999/posts", "999999");
   const instructor = await roleId(academy, "instructor");
   const client = await api("POST", "/v1/admin/api-clients", { token: academy.key, body: { name: unique("ma") } });
   const modules: number[] = [];

@@ -85,8 +85,7 @@ export const UpdateThreadRequest = z
     locked: z.boolean().optional().openapi({ description: "Lock (true) or reopen (false) the thread" }),
     pinned: z.boolean().optional().openapi({ description: "Pin the thread to the top of lists" }),
   })
-  .refine((v) => Object.values(v).some((x) => x !== undefined), "Give at least one field to change.")
-  .openapi("UpdateDiscussionThreadRequest");
+  .openapi("UpdateDiscussionThreadRequest", { description: "Fields to change; an empty object changes nothing." });
 
 export const Post = z
   .object({
@@ -170,7 +169,10 @@ export const EditPostRequest = z
     body: PostBody.optional(),
     attachment_media_ids: AttachmentIds.optional(),
   })
-  .refine((v) => v.body !== undefined || v.attachment_media_ids !== undefined, "Give `body` or `attachment_media_ids`.")
+  .refine((v) => v.body !== undefined || v.attachment_media_ids !== undefined, {
+    message: "Give `body` or `attachment_media_ids`.",
+    path: ["body"],
+  })
   .openapi("EditDiscussionPostRequest");
 
 export const ModeratePostRequest = z
@@ -178,8 +180,7 @@ export const ModeratePostRequest = z
     hidden: z.boolean().optional().openapi({ description: "Hide the post from learners (true) or show it again" }),
     pinned: z.boolean().optional().openapi({ description: "Pin the post (true) or unpin it" }),
   })
-  .refine((v) => v.hidden !== undefined || v.pinned !== undefined, "Give `hidden` or `pinned`.")
-  .openapi("ModerateDiscussionPostRequest");
+  .openapi("ModerateDiscussionPostRequest", { description: "An empty object changes nothing." });
 
 const idParam = (name: string, description: string) =>
   QueryId.openapi({ param: { name, in: "path" }, example: 12, description });

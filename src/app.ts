@@ -22,11 +22,10 @@ import { enrollmentsRouter } from "./modules/enrollments/routes";
 import { gradebookRouter } from "./modules/gradebook/routes";
 import { jobsRouter } from "./modules/jobs/routes";
 import { learningPathsRouter } from "./modules/learning-paths/routes";
+import { isMediaUpload, mediaRouter } from "./modules/media/routes";
 import { isPlayerTokenCommit } from "./modules/packages/player";
 import { isPackageUpload, packagesRouter } from "./modules/packages/routes";
 import { progressRouter } from "./modules/progress/routes";
-import { questionsRouter } from "./modules/questions/routes";
-import { quizzesRouter } from "./modules/quizzes/routes";
 import { ratingsRouter } from "./modules/ratings/routes";
 import { rolesRouter } from "./modules/roles/routes";
 import { systemRouter } from "./modules/system/routes";
@@ -72,8 +71,7 @@ const routers = [
   enrollmentsRouter,
   activitiesRouter,
   progressRouter,
-  questionsRouter,
-  quizzesRouter,
+  mediaRouter,
   packagesRouter,
   jobsRouter,
   lrsCredentialsRouter,
@@ -137,8 +135,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
       c.header("Cache-Control", "no-store");
       await next();
     },
-    // Package uploads stream their zip to R2 under their own limit (src/modules/packages).
-    (c, next) => (isPackageUpload(c.req.method, c.req.path) ? next() : jsonBodyLimit(c, next)),
+    // File uploads stream their bodies to R2 under their own limits (src/modules/media, src/modules/packages).
+    (c, next) =>
+      isMediaUpload(c.req.method, c.req.path) || isPackageUpload(c.req.method, c.req.path) ? next() : jsonBodyLimit(c, next),
   );
   // The events a write recorded go to EVENTS after the response (DESIGN.md section 7).
   app.use("/v1/*", sendEventsAfterWrites);
@@ -258,6 +257,11 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
       {
         name: "LRS credentials",
         description: "HTTP Basic credentials for the xAPI LRS at `/xapi/` (see docs/xapi.md), stored hashed.",
+      },
+      {
+        name: "Media",
+        description:
+          "The media library on R2: single and resumable multipart uploads, content sniffing, quota, signed downloads with Range.",
       },
       {
         name: "Packages",

@@ -368,78 +368,7 @@ export const EVENT_CATALOG = {
     description: "A learner met the course's completion criteria (once per enrollment until its progress is reset).",
     data: payload({ id: Id, course_id: Id, user_id: Id, completed_at: Text }),
   },
-  // Assessments: question bank and quizzes (questions and quizzes modules)
-  "question.created": {
-    group: "Assessments",
-    description: "A question was added to the bank (created, cloned: `source_id`, or imported: `job_id`).",
-    data: payload({ id: Id, type: Text, title: Text }),
-  },
-  "question.updated": {
-    group: "Assessments",
-    description: "A question of the bank changed (attempts already started keep their frozen copy).",
-    data: payload({ id: Id, changed: Changed }),
-  },
-  "question.deleted": {
-    group: "Assessments",
-    description: "A question was deleted from the bank (and from the quizzes using it, when forced).",
-    data: payload({ id: Id }),
-  },
-  "quiz.questions_updated": {
-    group: "Assessments",
-    description: "A static quiz's question list was replaced.",
-    data: payload({ module_id: Id, question_ids: Ids }),
-  },
-  "quiz_attempt.started": {
-    group: "Assessments",
-    description: "A learner started an attempt at a quiz (`deadline_at` null: untimed).",
-    data: payload({
-      id: Id,
-      module_id: Id,
-      course_id: Id,
-      placement_id: Id,
-      enrollment_id: Id,
-      user_id: Id,
-      number: Id,
-      deadline_at: Text.nullable(),
-    }),
-  },
-  "quiz_attempt.submitted": {
-    group: "Assessments",
-    description:
-      "An attempt ended, by the learner or at its deadline (`submitted_by`), and was graded automatically; `status` pending_review: essays wait for a grader.",
-    data: payload({
-      id: Id,
-      module_id: Id,
-      course_id: Id,
-      placement_id: Id,
-      enrollment_id: Id,
-      user_id: Id,
-      number: Id,
-      status: Text,
-      submitted_by: Text,
-      score: z.number(),
-      max_score: z.number(),
-      percent: z.number(),
-      passed: z.boolean().nullable(),
-    }),
-  },
-  "quiz_attempt.graded": {
-    group: "Assessments",
-    description: "An attempt is fully graded (at submit when nothing needs a grader, else when a grader finishes).",
-    data: payload({
-      id: Id,
-      module_id: Id,
-      course_id: Id,
-      placement_id: Id,
-      enrollment_id: Id,
-      user_id: Id,
-      status: Text,
-      score: z.number(),
-      max_score: z.number(),
-      percent: z.number(),
-      passed: z.boolean().nullable(),
-    }),
-  },
+
   // Discussions (discussions module)
   "discussion_thread.created": {
     group: "Discussions",
@@ -494,6 +423,28 @@ export const EVENT_CATALOG = {
       hidden: z.boolean(),
       pinned: z.boolean(),
       moderator_id: Id,
+    }),
+  },
+
+  // Media library (media module)
+  "media.created": {
+    group: "Media",
+    description: "A file was added to the media library (a single-request upload, or a completed multipart upload).",
+    data: payload({ id: Id, name: Text, source: z.enum(["single", "multipart"]) }),
+  },
+  "media.updated": {
+    group: "Media",
+    description: "A file's metadata (title, alt, visibility, duration) changed.",
+    data: payload({ id: Id, changed: Changed }),
+  },
+  "media.deleted": {
+    group: "Media",
+    description: "A file was deleted; `forced` when modules or certificate templates (`used_by`) still pointed at it.",
+    data: payload({
+      id: Id,
+      name: Text,
+      forced: z.boolean(),
+      used_by: z.array(z.looseObject({ type: Text, id: Id })),
     }),
   },
 

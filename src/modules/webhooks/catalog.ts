@@ -335,6 +335,12 @@ export const EVENT_CATALOG = {
     description: "An admin reset a learner's progress in a course (module statuses and completion cleared).",
     data: payload({ id: Id, course_id: Id, user_id: Id }),
   },
+  "path_enrollment.created": {
+    group: "Learning",
+    description:
+      "A learner was enrolled in a learning path (each of its published courses also emits `enrollment.created`).",
+    data: payload({ id: Id, path_id: Id, user_id: Id }),
+  },
   "auto_enroll.updated": {
     group: "Learning",
     description: "The list of courses every new learner is enrolled in changed.",
@@ -367,6 +373,118 @@ export const EVENT_CATALOG = {
     group: "Learning",
     description: "A learner met the course's completion criteria (once per enrollment until its progress is reset).",
     data: payload({ id: Id, course_id: Id, user_id: Id, completed_at: Text }),
+  },
+
+  // Assessments: question bank and quizzes (questions and quizzes modules)
+  "question.created": {
+    group: "Assessments",
+    description: "A question was added to the bank (created, cloned: `source_id`, or imported: `job_id`).",
+    data: payload({ id: Id, type: Text, title: Text }),
+  },
+  "question.updated": {
+    group: "Assessments",
+    description: "A question of the bank changed (attempts already started keep their frozen copy).",
+    data: payload({ id: Id, changed: Changed }),
+  },
+  "question.deleted": {
+    group: "Assessments",
+    description: "A question was deleted from the bank (and from the quizzes using it, when forced).",
+    data: payload({ id: Id }),
+  },
+  "quiz.questions_updated": {
+    group: "Assessments",
+    description: "A static quiz's question list was replaced.",
+    data: payload({ module_id: Id, question_ids: Ids }),
+  },
+  "quiz_attempt.started": {
+    group: "Assessments",
+    description: "A learner started an attempt at a quiz (`deadline_at` null: untimed).",
+    data: payload({
+      id: Id,
+      module_id: Id,
+      course_id: Id,
+      placement_id: Id,
+      enrollment_id: Id,
+      user_id: Id,
+      number: Id,
+      deadline_at: Text.nullable(),
+    }),
+  },
+  "quiz_attempt.submitted": {
+    group: "Assessments",
+    description:
+      "An attempt ended, by the learner or at its deadline (`submitted_by`), and was graded automatically; `status` pending_review: essays wait for a grader.",
+    data: payload({
+      id: Id,
+      module_id: Id,
+      course_id: Id,
+      placement_id: Id,
+      enrollment_id: Id,
+      user_id: Id,
+      number: Id,
+      status: Text,
+      submitted_by: Text,
+      score: z.number(),
+      max_score: z.number(),
+      percent: z.number(),
+      passed: z.boolean().nullable(),
+    }),
+  },
+  "quiz_attempt.graded": {
+    group: "Assessments",
+    description: "An attempt is fully graded (at submit when nothing needs a grader, else when a grader finishes).",
+    data: payload({
+      id: Id,
+      module_id: Id,
+      course_id: Id,
+      placement_id: Id,
+      enrollment_id: Id,
+      user_id: Id,
+      status: Text,
+      score: z.number(),
+      max_score: z.number(),
+      percent: z.number(),
+      passed: z.boolean().nullable(),
+    }),
+  },
+
+  // Media library (media module)
+  "media.created": {
+    group: "Media",
+    description: "A file was added to the media library (a single-request upload, or a completed multipart upload).",
+    data: payload({ id: Id, name: Text, source: z.enum(["single", "multipart"]) }),
+  },
+  "media.updated": {
+    group: "Media",
+    description: "A file's metadata (title, alt, visibility, duration) changed.",
+    data: payload({ id: Id, changed: Changed }),
+  },
+  "media.deleted": {
+    group: "Media",
+    description: "A file was deleted; `forced` when modules or certificate templates (`used_by`) still pointed at it.",
+    data: payload({
+      id: Id,
+      name: Text,
+      forced: z.boolean(),
+      used_by: z.array(z.looseObject({ type: Text, id: Id })),
+    }),
+  },
+
+  // E-learning packages (packages module)
+  "package.ready": {
+    group: "Packages",
+    description: "A package version was imported: learners launch it from now on (`standard`: scorm12, scorm2004, xapi, cmi5).",
+    data: payload({ package_id: Id, version: z.number(), standard: Text, title: Text }),
+  },
+  "package.failed": {
+    group: "Packages",
+    description: "A package version was refused at import (`reason`); the package's current version, if any, stays.",
+    data: payload({ package_id: Id, version: z.number(), reason: Text }),
+  },
+  "package.deleted": {
+    group: "Packages",
+    description: "A package (all its versions, files and SCORM sessions) was deleted.",
+    data: payload({ package_id: Id, title: Text }),
   },
 
   // Discussions (discussions module)
@@ -426,26 +544,27 @@ export const EVENT_CATALOG = {
     }),
   },
 
-  // Media library (media module)
-  "media.created": {
-    group: "Media",
-    description: "A file was added to the media library (a single-request upload, or a completed multipart upload).",
-    data: payload({ id: Id, name: Text, source: z.enum(["single", "multipart"]) }),
+  // Announcements (announcements module); their fan-out fills learners' notification inboxes
+  "announcement.created": {
+    group: "Announcements",
+    description: "An announcement was created (as a draft, or published at once: then `announcement.published` follows).",
+    data: payload({ id: Id, heading: Text, sending_rules: Text }),
   },
-  "media.updated": {
-    group: "Media",
-    description: "A file's metadata (title, alt, visibility, duration) changed.",
+  "announcement.updated": {
+    group: "Announcements",
+    description: "An announcement changed (`changed` names the fields).",
     data: payload({ id: Id, changed: Changed }),
   },
-  "media.deleted": {
-    group: "Media",
-    description: "A file was deleted; `forced` when modules or certificate templates (`used_by`) still pointed at it.",
-    data: payload({
-      id: Id,
-      name: Text,
-      forced: z.boolean(),
-      used_by: z.array(z.looseObject({ type: Text, id: Id })),
-    }),
+  "announcement.published": {
+    group: "Announcements",
+    description:
+      "An announcement was published: the targeted learners (`sending_rules`) get it in their notification inbox.",
+    data: payload({ id: Id, heading: Text, sending_rules: Text, expires_at: Text.nullable() }),
+  },
+  "announcement.deleted": {
+    group: "Announcements",
+    description: "An announcement was deleted.",
+    data: payload({ id: Id, heading: Text }),
   },
 
   // Certificates (certificates module)
@@ -485,23 +604,6 @@ export const EVENT_CATALOG = {
     group: "Certificates",
     description: "An admin revoked a certificate; its public verification now answers `revoked`.",
     data: payload({ id: Id, code: Text, learner_id: Id, revoked_at: Text }),
-  },
-
-  // E-learning packages (packages module)
-  "package.ready": {
-    group: "Packages",
-    description: "A package version was imported: learners launch it from now on (`standard`: scorm12, scorm2004, xapi, cmi5).",
-    data: payload({ package_id: Id, version: z.number(), standard: Text, title: Text }),
-  },
-  "package.failed": {
-    group: "Packages",
-    description: "A package version was refused at import (`reason`); the package's current version, if any, stays.",
-    data: payload({ package_id: Id, version: z.number(), reason: Text }),
-  },
-  "package.deleted": {
-    group: "Packages",
-    description: "A package (all its versions, files and SCORM sessions) was deleted.",
-    data: payload({ package_id: Id, title: Text }),
   },
 
   // Webhooks themselves

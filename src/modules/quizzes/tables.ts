@@ -120,4 +120,3 @@ export const quizAttemptAnswers = sqliteTable(
     index("quiz_attempt_answers_attempt_fk_idx").on(t.attemptId),
   ],
 );
-

@@ -26,6 +26,8 @@ import { isMediaUpload, mediaRouter } from "./modules/media/routes";
 import { isPlayerTokenCommit } from "./modules/packages/player";
 import { isPackageUpload, packagesRouter } from "./modules/packages/routes";
 import { progressRouter } from "./modules/progress/routes";
+import { questionsRouter } from "./modules/questions/routes";
+import { quizzesRouter } from "./modules/quizzes/routes";
 import { ratingsRouter } from "./modules/ratings/routes";
 import { rolesRouter } from "./modules/roles/routes";
 import { systemRouter } from "./modules/system/routes";
@@ -71,6 +73,8 @@ const routers = [
   enrollmentsRouter,
   activitiesRouter,
   progressRouter,
+  questionsRouter,
+  quizzesRouter,
   mediaRouter,
   packagesRouter,
   jobsRouter,

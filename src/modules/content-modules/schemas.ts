@@ -145,25 +145,77 @@ export const AssignmentModuleSettings = z
   })
   .openapi("AssignmentModuleSettings", { description: "Work the learner submits for grading." });
 
+export const QuizQuestionRule = z
+  .strictObject({
+    category_id: Id.openapi({ description: "A question category", example: 4 }),
+    count: z.number().int().min(1).max(500).openapi({ description: "Questions drawn at random from it", example: 10 }),
+  })
+  .openapi("QuizQuestionRule");
+
 export const QuizModuleSettings = z
   .strictObject({
-    quiz_id: Id.nullable()
-      .default(null)
-      .openapi({ description: "The quiz (questions) this module runs; set through the quizzes API" }),
-    pass_percent: z.number().int().min(0).max(100).default(70),
-    time_limit_minutes: z.number().int().min(1).max(1440).nullable().default(null).openapi({
-      description: "null: no time limit",
+    selection: z.enum(["static", "dynamic"]).default("static").openapi({
+      description:
+        "`static`: the questions chosen with `PUT /v1/admin/quizzes/{module_id}/questions`, in order; `dynamic`: `question_rules` draw questions per category when each attempt starts",
     }),
-    retakes_allowed: z.number().int().min(0).max(100).nullable().default(0).openapi({
-      description: "Attempts after the first; null: unlimited",
+    question_rules: z
+      .array(QuizQuestionRule)
+      .max(50)
+      .default([])
+      .openapi({ description: "Dynamic quizzes: how many questions to draw from each category" }),
+    pass_percent: z.number().int().min(0).max(100).default(70).openapi({
+      description: "Minimum passing marks, as a percent of the quiz's points",
+    }),
+    time_limit_hours: z.number().int().min(0).max(24).default(0),
+    time_limit_minutes: z.number().int().min(0).max(1440).default(0).openapi({
+      description: "With `time_limit_hours`, the time an attempt may take (at most 24 hours); 0 and 0: untimed",
+    }),
+    allow_retakes: z.boolean().default(true).openapi({ description: "false: one attempt per learner" }),
+    retakes_allowed: z.number().int().min(0).max(100).default(0).openapi({
+      description: "Attempts after the first when `allow_retakes`; 0 = unlimited (the seed's noOfRetakesAllowed)",
     }),
     shuffle_questions: z.boolean().default(false),
+    shuffle_answers: z.boolean().default(false).openapi({ description: "Shuffle the options of choice questions" }),
+    force_sequential: z.boolean().default(false).openapi({
+      description: "Questions must be answered in order (an answer needs every earlier question answered)",
+    }),
+    real_time_grading: z.boolean().default(false).openapi({
+      description: "Each saved answer is graded at once (and can no longer be changed)",
+    }),
     show_correct_answers: z
-      .enum(["always", "never", "after_final_attempt"])
-      .default("after_final_attempt")
-      .openapi({ description: "When learners see the right answers" }),
+      .enum(["always", "never", "not_till_retake_allowed"])
+      .default("not_till_retake_allowed")
+      .openapi({
+        description:
+          "When results show the right answers: `not_till_retake_allowed` hides them while the learner may still retake",
+      }),
+    available_from: IsoDateTime.nullable().default(null),
+    available_until: IsoDateTime.nullable().default(null).openapi({
+      description: "No attempt starts after it, and a running attempt ends at it",
+    }),
   })
-  .openapi("QuizModuleSettings", { description: "A graded quiz." });
+  .superRefine((value, ctx) => {
+    if (value.time_limit_hours * 60 + value.time_limit_minutes > 1440) {
+      ctx.addIssue({ code: "custom", path: ["time_limit_minutes"], message: "The time limit is at most 24 hours." });
+    }
+    if (value.selection === "dynamic" && value.question_rules.length === 0) {
+      ctx.addIssue({ code: "custom", path: ["question_rules"], message: "A dynamic quiz needs at least one rule." });
+    }
+    const cats = value.question_rules.map((r) => r.category_id);
+    if (new Set(cats).size !== cats.length) {
+      ctx.addIssue({ code: "custom", path: ["question_rules"], message: "One rule per category." });
+    }
+    if (
+      value.available_from !== null &&
+      value.available_until !== null &&
+      Date.parse(value.available_until) <= Date.parse(value.available_from)
+    ) {
+      ctx.addIssue({ code: "custom", path: ["available_until"], message: "Must be after `available_from`." });
+    }
+  })
+  .openapi("QuizModuleSettings", {
+    description: "A graded quiz; its questions are managed with the quizzes API (`/v1/admin/quizzes/{module_id}`).",
+  });
 
 export const SurveyModuleSettings = z
   .strictObject({
@@ -297,7 +349,7 @@ export const MODULE_TYPE_INFO: Record<ModuleType, { label: string; description: 
   quiz: {
     label: "Quiz",
     description: "Questions graded automatically, with a time limit and retakes.",
-    completion: "Complete when an attempt reaches `pass_percent`.",
+    completion: "Passed when a submitted attempt reaches `pass_percent` (submitted while essays wait for a grader).",
   },
   survey: {
     label: "Survey",

@@ -6,6 +6,7 @@ import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { activitiesRouter } from "./modules/activities/routes";
+import { announcementsRouter } from "./modules/announcements/routes";
 import { apiClientsRouter, oauthRouter } from "./modules/api-clients/routes";
 import { apiKeysRouter } from "./modules/api-keys/routes";
 import { adminAuth, learnerAuth, platformAuth } from "./modules/auth/middleware";
@@ -22,6 +23,7 @@ import { enrollmentsRouter } from "./modules/enrollments/routes";
 import { gradebookRouter } from "./modules/gradebook/routes";
 import { jobsRouter } from "./modules/jobs/routes";
 import { learningPathsRouter } from "./modules/learning-paths/routes";
+import { notificationsRouter } from "./modules/notifications/routes";
 import { isMediaUpload, mediaRouter } from "./modules/media/routes";
 import { isPlayerTokenCommit } from "./modules/packages/player";
 import { isPackageUpload, packagesRouter } from "./modules/packages/routes";
@@ -82,6 +84,8 @@ const routers = [
   xapiRouter,
   adminDiscussionsRouter,
   learnerDiscussionsRouter,
+  announcementsRouter,
+  notificationsRouter,
 ];
 
 const unlessPublic =

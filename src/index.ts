@@ -1,6 +1,7 @@
 import { createApp } from "./app";
 import { runJobs } from "./modules/jobs/runner";
 import { type JobMessage, requeueUnsentJobs } from "./modules/jobs/service";
+import { sendDueEmails } from "./modules/notifications/email";
 import { deadLetterDeliveries, deliverWebhooks, fanOutEvents } from "./modules/webhooks/consumers";
 import { type DeliveryMessage, pruneDeliveries, QUEUES, requeueStalledDeliveries } from "./modules/webhooks/queue";
 import { createDb } from "./platform/db";
@@ -59,7 +60,7 @@ export default {
 
   /**
    * Every minute: send outbox rows whose send after commit failed (nothing is lost), queue deliveries whose
-   * message was never sent, and drop delivery logs past their retention.
+   * message was never sent, drop delivery logs past their retention, and send due emails of the email outbox.
    */
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext) {
     const db = createDb(env.DB);
@@ -71,6 +72,7 @@ export default {
         requeueStalledDeliveries(env, db).catch(log("delivery re-queue")),
         pruneDeliveries(db).catch(log("delivery pruning")),
         requeueUnsentJobs(env, db).catch(log("job re-queue")),
+        sendDueEmails(env, db).catch(log("email outbox sweep")),
       ]),
     );
   },

@@ -3,7 +3,13 @@ import { tenants } from "../tenants/tables";
 import { users } from "../users/tables";
 
 /** What a notification is about; learners choose per category whether they also get an email. */
-export const NOTIFICATION_CATEGORIES = ["announcements", "grading", "certificates", "enrollments", "discussions"] as const;
+export const NOTIFICATION_CATEGORIES = [
+  "announcements",
+  "grading",
+  "certificates",
+  "enrollments",
+  "discussions",
+] as const;
 export type NotificationCategory = (typeof NOTIFICATION_CATEGORIES)[number];
 
 /**

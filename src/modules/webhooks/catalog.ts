@@ -567,6 +567,29 @@ export const EVENT_CATALOG = {
     data: payload({ id: Id, heading: Text }),
   },
 
+  // Announcements (announcements module); their fan-out fills learners' notification inboxes
+  "announcement.created": {
+    group: "Announcements",
+    description: "An announcement was created (as a draft, or published at once: then `announcement.published` follows).",
+    data: payload({ id: Id, heading: Text, sending_rules: Text }),
+  },
+  "announcement.updated": {
+    group: "Announcements",
+    description: "An announcement changed (`changed` names the fields).",
+    data: payload({ id: Id, changed: Changed }),
+  },
+  "announcement.published": {
+    group: "Announcements",
+    description:
+      "An announcement was published: the targeted learners (`sending_rules`) get it in their notification inbox.",
+    data: payload({ id: Id, heading: Text, sending_rules: Text, expires_at: Text.nullable() }),
+  },
+  "announcement.deleted": {
+    group: "Announcements",
+    description: "An announcement was deleted.",
+    data: payload({ id: Id, heading: Text }),
+  },
+
   // Certificates (certificates module)
   "certificate_template.created": {
     group: "Certificates",

@@ -14,6 +14,7 @@ import type { Db, Env, EventMessage } from "../../platform/env";
 import { flushOutbox } from "../../platform/events";
 import { outbox } from "../../platform/tables";
 import { addSeconds, nowIso } from "../../platform/time";
+import { notifyFromEvents } from "../notifications/consumer";
 import { ALL_EVENTS, DIRECTED_TYPES, envelopeOf } from "./catalog";
 import { type DeliveryMessage, deliveryQueue, enqueueDeliveries } from "./queue";
 import { signatureHeader, webhookId } from "./signing";
@@ -46,6 +47,11 @@ export async function fanOutEvents(batch: MessageBatch<EventMessage>, env: Env) 
   try {
     await fanOut(
       env,
+      db,
+      batch.messages.map((m) => m.body),
+    );
+    // Learners' notifications and emails derived from the same events (idempotent per event and user).
+    await notifyFromEvents(
       db,
       batch.messages.map((m) => m.body),
     );

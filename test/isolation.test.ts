@@ -120,10 +120,59 @@ beforeAll(async () => {
     ...(await enrollmentsOfA(course.body.id, learner.id)),
     "/v1/admin/jobs/{id}": await jobOfA(),
     ...(await mediaOfA()),
+    ...(await quizOfA()),
     "/v1/platform/tenants/{id}": `/v1/platform/tenants/${a.id}`,
     "/v1/platform/tenants/{id}/api-keys": `/v1/platform/tenants/${a.id}`,
   });
-});
+}, 60_000);
+
+/**
+ * A question, a quiz placed in a published course and a submitted attempt of tenant A (by an enrolled learner),
+ * and the sweep entries of the question and quiz paths.
+ */
+async function quizOfA() {
+  const q = await api("POST", "/v1/admin/questions", {
+    token: a.key,
+    body: { type: "true_false", title: "Sweep", correct_answer: true },
+  });
+  const quiz = await api("POST", "/v1/admin/modules", { token: a.key, body: { type: "quiz", name: unique("Quiz") } });
+  const quizBase = `/v1/admin/quizzes/${quiz.body.id}`;
+  await api("PUT", `${quizBase}/questions`, { token: a.key, body: { question_ids: [q.body.id] } });
+  const course = await api("POST", "/v1/admin/courses", { token: a.key, body: { name: unique("Quizzed") } });
+  const base = `/v1/admin/courses/${course.body.id}`;
+  const section = await api("POST", `${base}/sections`, { token: a.key, body: { name: "Only" } });
+  const placement = await api("POST", `${base}/sections/${section.body.id}/placements`, {
+    token: a.key,
+    body: { module_id: quiz.body.id },
+  });
+  await api("POST", `${base}/publish`, { token: a.key });
+  const taker = await learnerSession(a);
+  await api("POST", `${base}/enrollments`, { token: a.key, body: { learner_ids: [taker.id] } });
+  const attempt = await api("POST", `/v1/learner/quizzes/${quiz.body.id}/attempts`, {
+    token: taker.token,
+    body: { course_id: course.body.id, placement_id: placement.body.id },
+  });
+  await api("POST", `/v1/learner/attempts/${attempt.body.id}/submit`, { token: taker.token });
+  const questionPath = `/v1/admin/questions/${q.body.id}`;
+  const attemptPath = `/v1/admin/attempts/${attempt.body.id}`;
+  return {
+    "/v1/admin/questions/{id}": questionPath,
+    "/v1/admin/questions/{id}/clone": { url: `${questionPath}/clone`, read: questionPath },
+    "/v1/admin/quizzes/{module_id}/questions": {
+      url: `${quizBase}/questions`,
+      read: `${quizBase}/questions`,
+      body: { question_ids: [] },
+    },
+    "/v1/admin/quizzes/{module_id}/attempts": `${quizBase}/attempts`,
+    "/v1/admin/quizzes/{module_id}/analysis": `${quizBase}/analysis`,
+    "/v1/admin/attempts/{id}": attemptPath,
+    "/v1/admin/attempts/{id}/grade": {
+      url: `${attemptPath}/grade`,
+      read: attemptPath,
+      body: { grades: [{ question_id: q.body.id, score: 0 }] },
+    },
+  };
+}
 
 /** A section and a placement in tenant A's course, and the sweep entries of the course's sub-paths. */
 async function curriculumOfA(courseId: number) {

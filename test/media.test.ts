@@ -643,6 +643,18 @@ describe("library", () => {
     expectProblem(await api("GET", `/v1/admin/media/${file.id}`, { token: t.key }), 404);
     expect((await env.MEDIA.list({ prefix: `t/${t.id}/media/${file.id}/` })).objects).toHaveLength(0);
 
+    // A question of the bank showing a file (written straight to D1: the question API is another module's).
+    const figure = await uploadPng(t, "figure.png");
+    const now = new Date().toISOString();
+    const question = await env.DB.prepare(
+      "INSERT INTO questions (tenant_id, type, title, media_ids, answer_key, created_at, updated_at) VALUES (?, 'essay', 'Explain the figure', ?, '{}', ?, ?) RETURNING id",
+    )
+      .bind(t.id, JSON.stringify([figure.id + 1000, figure.id]), now, now)
+      .first<{ id: number }>();
+    const byQuestion = expectProblem(await api("DELETE", `/v1/admin/media/${figure.id}`, { token: t.key }), 409);
+    expect(byQuestion.used_by).toEqual([{ type: "question", id: question?.id, name: "Explain the figure" }]);
+    expectStatus(await api("DELETE", `/v1/admin/media/${figure.id}?force=true`, { token: t.key }), 204);
+
     // Unused: deleted at once; the quota is free again.
     const spare = await uploadPng(t, "spare.png", 1500);
     expectStatus(await api("DELETE", `/v1/admin/media/${spare.id}`, { token: t.key }), 204);

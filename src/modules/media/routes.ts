@@ -307,7 +307,7 @@ mediaRouter.openapi(
     tags,
     summary: "What uses a file",
     description:
-      "Modules whose settings point at the file (`media_id`) and certificate templates with it as background (at most 100 of each).",
+      "Modules whose settings point at the file (`media_id`), certificate templates with it as background, and questions of the bank that show it (at most 100 of each).",
     ...adminAccess("media:read"),
     request: { params: IdParam },
     responses: { 200: jsonResponse(MediaUsageList, "The users of the file"), ...errorResponses(401, 403, 404) },
@@ -323,7 +323,7 @@ mediaRouter.openapi(
     tags,
     summary: "Delete a file",
     description:
-      "Deletes the file and its bytes. A file used by a module or a certificate template is a 409 naming them in `used_by`, unless `force=true` (the modules then point at a missing file: their players answer 404 for it). Emits `media.deleted`.",
+      "Deletes the file and its bytes. A file used by a module, a certificate template or a question is a 409 naming them in `used_by`, unless `force=true` (the modules then point at a missing file: their players answer 404 for it). Emits `media.deleted`.",
     ...adminAccess("media:write"),
     request: { params: IdParam, query: DeleteQuery },
     responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404, 409) },

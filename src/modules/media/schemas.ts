@@ -144,7 +144,7 @@ export const MediaUsageList = z
   .object({
     data: z.array(
       z.object({
-        type: z.enum(["module", "certificate_template"]),
+        type: z.enum(["module", "certificate_template", "question"]),
         id: z.number().int(),
         name: z.string(),
       }),

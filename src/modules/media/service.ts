@@ -670,19 +670,19 @@ export async function updateMedia(ctx: AdminCtx, id: number, input: MediaUpdate)
 // ---- usages and delete -------------------------------------------------------------------------------------------
 
 export interface MediaUsage {
-  type: "module" | "certificate_template";
+  type: "module" | "certificate_template" | "question";
   id: number;
   name: string;
 }
 
 /**
  * What uses a file: modules whose settings name it (any key `media_id` or `*_media_id`, or an array
- * `*_media_ids`, at any depth: the convention every module type follows) and certificate templates whose
- * background it is. Read-only SQL over those modules' tables by name (this module imports none of their code);
+ * `*_media_ids`, at any depth: the convention every module type follows), certificate templates whose
+ * background it is, and questions of the bank that show it (`media_ids`). Read-only SQL over those modules' tables by name (this module imports none of their code);
  * both statements are tenant-scoped through their tenant-led indexes.
  */
 export async function usagesOf(ctx: TenantContext, id: number): Promise<MediaUsage[]> {
-  const [modules, templates] = await Promise.all([
+  const [modules, templates, questions] = await Promise.all([
     ctx.db.all<{ id: number; name: string }>(sql`
       SELECT m.id, m.name FROM modules m
       WHERE m.tenant_id = ${ctx.tenantId}
@@ -695,6 +695,10 @@ export async function usagesOf(ctx: TenantContext, id: number): Promise<MediaUsa
       SELECT id, name FROM certificate_templates
       WHERE tenant_id = ${ctx.tenantId} AND background_media_id = ${id}
       ORDER BY id LIMIT 100`),
+    ctx.db.all<{ id: number; name: string }>(sql`
+      SELECT q.id, q.title AS name FROM questions q
+      WHERE q.tenant_id = ${ctx.tenantId} AND EXISTS (SELECT 1 FROM json_each(q.media_ids) j WHERE j.value = ${id})
+      ORDER BY q.id LIMIT 100`),
   ]);
   return [
     ...modules.map((m) => ({ type: "module" as const, id: m.id, name: m.name })),
@@ -703,6 +707,7 @@ export async function usagesOf(ctx: TenantContext, id: number): Promise<MediaUsa
       id: t.id,
       name: t.name,
     })),
+    ...questions.map((q) => ({ type: "question" as const, id: q.id, name: q.name })),
   ];
 }
 

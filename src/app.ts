@@ -292,6 +292,18 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
         name: "Learner discussions",
         description: "Threads, posts, replies, reactions and the live WebSocket of the courses a learner is enrolled in.",
       },
+      {
+        name: "Announcements",
+        description: "Messages to learners by the seed's sending rules, with expiry and publish (see docs/notifications.md).",
+      },
+      {
+        name: "Notifications",
+        description: "The learner's inbox (announcements, grades, certificates, enrollments, mentions) and email choices.",
+      },
+      {
+        name: "Email outbox",
+        description: "Every email the academy sends, with its status, attempts and last error; retry a failed one.",
+      },
       { name: "Events", description: "The domain event types and their payloads (see `webhooks`)." },
     ],
   });

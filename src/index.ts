@@ -1,7 +1,7 @@
 import { createApp } from "./app";
 import { runJobs } from "./modules/jobs/runner";
 import { type JobMessage, requeueUnsentJobs } from "./modules/jobs/service";
-import { sendDueEmails } from "./modules/notifications/email";
+import { sweepEmails } from "./modules/notifications/email";
 import { deadLetterDeliveries, deliverWebhooks, fanOutEvents } from "./modules/webhooks/consumers";
 import { type DeliveryMessage, pruneDeliveries, QUEUES, requeueStalledDeliveries } from "./modules/webhooks/queue";
 import { createDb } from "./platform/db";
@@ -72,7 +72,7 @@ export default {
         requeueStalledDeliveries(env, db).catch(log("delivery re-queue")),
         pruneDeliveries(db).catch(log("delivery pruning")),
         requeueUnsentJobs(env, db).catch(log("job re-queue")),
-        sendDueEmails(env, db).catch(log("email outbox sweep")),
+        sweepEmails(env, db).catch(log("email outbox sweep")),
       ]),
     );
   },

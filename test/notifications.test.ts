@@ -8,8 +8,9 @@
  * event is consumed and how often (the real local queue may consume the same events too: that is the point of
  * idempotency).
  */
-import { env } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import worker from "../src/index";
 import { EMAIL_MAX_ATTEMPTS, type EmailEnv, sendDueEmails } from "../src/modules/notifications/email";
 import { createDb } from "../src/platform/db";
 import type { Env } from "../src/platform/env";
@@ -713,6 +714,20 @@ describe("the email outbox", () => {
       failed: 0,
     });
     expect((await emailRows(t.id, learner.id))[0].provider_message_id).toBe(`log-${row.id}`);
+  });
+
+  it("the Worker's cron sends due emails (the log sender in the test environment)", async () => {
+    const learner = await learnerSession(t);
+    await gradedFor(learner.id);
+    const [row] = await emailRows(t.id, learner.id);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect((await emailRows(t.id, learner.id))[0]).toMatchObject({
+      status: "sent",
+      attempts: 1,
+      provider_message_id: `log-${row.id}`,
+    });
   });
 
   it("an academy with settings.email.enabled false queues no email", async () => {

@@ -255,3 +255,19 @@ export async function sendDueEmails(env: Env & EmailEnv, db: Db, limit = 50) {
   await db.batch(updates as unknown as [(typeof updates)[number]]);
   return outcome;
 }
+
+/**
+ * The cron's share: rounds of `sendDueEmails` while each round finds a full batch, up to `maxEmails` per run
+ * (each email is one subrequest; a run stays well inside the Workers limits).
+ */
+export async function sweepEmails(env: Env & EmailEnv, db: Db, batchSize = 50, maxEmails = 500) {
+  const total = { sent: 0, retried: 0, failed: 0 };
+  for (let done = 0; done < maxEmails; done += batchSize) {
+    const round = await sendDueEmails(env, db, batchSize);
+    total.sent += round.sent;
+    total.retried += round.retried;
+    total.failed += round.failed;
+    if (round.sent + round.retried + round.failed < batchSize) break;
+  }
+  return total;
+}

@@ -188,7 +188,11 @@ const idParam = (name: string, description: string) =>
 export const ThreadParam = z.object({ id: idParam("id", "The thread id") });
 export const PostParams = z.object({ id: idParam("id", "The thread id"), post_id: idParam("post_id", "The post id") });
 export const ReactionParams = PostParams.extend({
-  emoji: Emoji.openapi({ param: { name: "emoji", in: "path" }, example: "👍", description: "URL-encoded emoji" }),
+  emoji: Emoji.openapi({
+    param: { name: "emoji", in: "path" },
+    example: "thumbs_up",
+    description: "An emoji, URL-encoded (`%F0%9F%91%8D` for 👍), or a short code such as `thumbs_up`",
+  }),
 });
 export const PlacementParams = z.object({
   id: idParam("id", "The course id"),

@@ -119,6 +119,7 @@ beforeAll(async () => {
     ...(await certificatesOfA(course.body.id, learner.id)),
     ...(await enrollmentsOfA(course.body.id, learner.id)),
     "/v1/admin/jobs/{id}": await jobOfA(),
+    ...(await announcementsOfA(learner.id)),
     ...(await mediaOfA()),
     ...(await quizOfA()),
     "/v1/platform/tenants/{id}": `/v1/platform/tenants/${a.id}`,
@@ -260,6 +261,28 @@ async function mediaOfA() {
 }
 
 /** A background job of tenant A (written directly: which kinds exist depends on the modules). */
+/** A draft announcement and a failed outbox email of tenant A, and the sweep entries of their paths. */
+async function announcementsOfA(learnerId: number) {
+  const announcement = await api("POST", "/v1/admin/announcements", {
+    token: a.key,
+    body: { heading: "Sweep", content: "Only for A", sending_rules: "all" },
+  });
+  const now = new Date().toISOString();
+  const email = await env.DB.prepare(
+    "INSERT INTO emails (tenant_id, user_id, to_address, subject, text_body, status, attempts, last_error, next_attempt_at, dedupe_key, created_at, updated_at) VALUES (?, ?, 'a@example.com', 'Sweep', 'Sweep', 'failed', 5, 'down', ?, ?, ?, ?) RETURNING id",
+  )
+    .bind(a.id, learnerId, now, unique("sweep"), now, now)
+    .first<{ id: number }>();
+  const base = `/v1/admin/announcements/${announcement.body.id}`;
+  const emailPath = `/v1/admin/emails/${email?.id}`;
+  return {
+    "/v1/admin/announcements/{id}": { url: base, read: base, body: { heading: "From B" } },
+    "/v1/admin/announcements/{id}/publish": { url: `${base}/publish`, read: base },
+    "/v1/admin/emails/{id}": emailPath,
+    "/v1/admin/emails/{id}/retry": { url: `${emailPath}/retry`, read: emailPath },
+  };
+}
+
 async function jobOfA() {
   const now = new Date().toISOString();
   const row = await env.DB.prepare(

@@ -6,6 +6,7 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as activities from "../src/modules/activities/service";
+import * as catalog from "../src/modules/catalog/service";
 import * as categories from "../src/modules/categories/service";
 import * as curriculum from "../src/modules/courses/curriculum.service";
 import * as courses from "../src/modules/courses/service";
@@ -120,6 +121,38 @@ describe("catalog lists use indexes led by tenant_id (EXPLAIN QUERY PLAN)", () =
 
   it("course outline", async () => {
     await expectIndexed(t.id, "courseOutline", (ctx) => curriculum.courseOutline(ctx, courseId));
+  });
+
+  it("public catalog pages count the catalog once per catalog version, not on every page", async () => {
+    // The totals walk every listed row of the tenant (bench: 100k courses); later pages reuse the cached total.
+    const version = 1_000_000 + Math.floor(Math.random() * 1_000_000);
+    const query = { page: 1, per_page: 15, sort: "name" as const };
+    const runs: number[] = [];
+    for (const p of [1, 2, 3]) {
+      const log: Recorded[] = [];
+      const deferred: Promise<unknown>[] = [];
+      // The catalog's raw batches go to the binding itself: record it there too.
+      const db = recordingD1(log);
+      const ctx: TenantContext = {
+        tenantId: t.id,
+        db: createDb(db),
+        env: { ...env, DB: db },
+        principal: { kind: "platform" },
+        defer: (work) => deferred.push(work),
+      };
+      const result = await catalog.catalogPage(ctx, { ...query, page: p }, version);
+      await Promise.all(deferred);
+      expect(result.meta.page).toBe(p);
+      runs.push(log.length);
+      for (const statement of log) expect(await fullScans(statement), statement.sql).toEqual([]);
+    }
+    expect(runs).toEqual([3, 1, 1]);
+    // Another catalog version (any catalog change) counts again.
+    const log: Recorded[] = [];
+    const db = recordingD1(log);
+    const ctx = { tenantId: t.id, db: createDb(db), env: { ...env, DB: db }, principal: { kind: "platform" as const } };
+    await catalog.catalogPage({ ...ctx, defer: () => {} }, query, version + 1);
+    expect(log.length).toBe(3);
   });
 
   it("categories list and lookup: by type, every sort", async () => {

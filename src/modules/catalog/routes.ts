@@ -94,7 +94,7 @@ catalogRouter.openapi(
     const ctx = tenantContextFor(c, tenant.id);
     const query = c.req.valid("query");
     const slot = catalog.cacheSlot(tenant.id, [tenant.catalogVersion], catalog.normalizedCatalogQuery(query));
-    return cacheableJson(c, slot, ctx.defer, () => catalog.catalogPage(ctx, query));
+    return cacheableJson(c, slot, ctx.defer, () => catalog.catalogPage(ctx, query, tenant.catalogVersion));
   },
 );
 

@@ -254,18 +254,49 @@ export function catalogStatements(t: number, query: CatalogQuery) {
   };
 }
 
+/** The filters of a catalog query (what its total depends on): the key of the cached total, shared by every page. */
+export function normalizedCatalogFilters(query: CatalogQuery): string {
+  const params = new URLSearchParams({
+    kind: query.kind ?? "all",
+    category_id: String(query.category_id ?? ""),
+    q: query.q ?? "",
+  });
+  return `catalog-total?${params.toString()}`;
+}
+
 /**
  * One page of the public catalog: courses and learning paths merged in one order (`kind` keeps one of them).
- * One D1 batch: the page (a UNION ALL of two index range scans) and the two totals.
+ * One D1 batch: the page (a UNION ALL of two index range scans) and the two totals. The totals count every
+ * listed row of the tenant (a 100k-course catalog: ~100k index entries per page), so with `catalogVersion` they
+ * are kept in the Cache API under that version (any catalog change moves to a new key) and a later page of the
+ * same filters runs the page statement alone.
  */
-export async function catalogPage(ctx: TenantContext, query: CatalogQuery): Promise<Page<CatalogItem>> {
+export async function catalogPage(
+  ctx: TenantContext,
+  query: CatalogQuery,
+  catalogVersion?: number,
+): Promise<Page<CatalogItem>> {
   const statements = catalogStatements(ctx.tenantId, query);
-  const [rows, courseTotal, pathTotal] = await rawBatch(ctx, [
-    statements.page,
-    statements.courseTotal,
-    statements.pathTotal,
-  ]);
-  const total = ((courseTotal as { n: number }[])[0]?.n ?? 0) + ((pathTotal as { n: number }[])[0]?.n ?? 0);
+  const totalSlot =
+    catalogVersion === undefined
+      ? undefined
+      : cacheSlot(ctx.tenantId, [catalogVersion], normalizedCatalogFilters(query));
+  const cachedTotal = totalSlot ? Number(await cachedBody(totalSlot.key)) : Number.NaN;
+  let rows: unknown[];
+  let total: number;
+  if (Number.isInteger(cachedTotal) && cachedTotal >= 0) {
+    [rows] = await rawBatch(ctx, [statements.page]);
+    total = cachedTotal;
+  } else {
+    const [page, courseTotal, pathTotal] = await rawBatch(ctx, [
+      statements.page,
+      statements.courseTotal,
+      statements.pathTotal,
+    ]);
+    rows = page;
+    total = ((courseTotal as { n: number }[])[0]?.n ?? 0) + ((pathTotal as { n: number }[])[0]?.n ?? 0);
+    if (totalSlot) ctx.defer(storeBody(totalSlot.key, String(total)));
+  }
   return {
     data: (rows as CatalogRow[]).map(toCatalogItem),
     meta: {

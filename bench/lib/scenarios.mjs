@@ -183,16 +183,71 @@ export const SCENARIOS = [
   {
     name: "quiz answer save",
     kind: "write",
-    what: "Save one answer in a running quiz attempt (the QuizAttempt Durable Object, no D1 statement)",
-    requires: ["/v1/learner/quiz-attempts/{id}/answers"],
-    pending: "the quizzes module's endpoints are not committed yet",
+    what:
+      "PUT /v1/learner/attempts/{id}/answers/{question_id}: each connection is a learner with a running attempt at " +
+      "a 10-question true/false quiz, saving answers in turn, alternating true and false (the QuizAttempt DO only)",
+    requires: ["/v1/learner/attempts/{id}/answers/{question_id}", "/v1/learner/quizzes/{module_id}/attempts"],
+    load: async (ctx) => {
+      const attempts = [];
+      for (const token of ctx.tokens.walkers) {
+        const attempt = await startAttempt(ctx, token);
+        attempts.push({ token, id: attempt.id, questions: attempt.questions.map((q) => q.question_id ?? q.id) });
+      }
+      const slot = perConnection(attempts);
+      return {
+        requests: [
+          {
+            method: "PUT",
+            setupRequest: (req, context) => {
+              const a = slot(context);
+              a.n = (a.n ?? 0) + 1;
+              return {
+                ...req,
+                path: `/v1/learner/attempts/${a.id}/answers/${a.questions[a.n % a.questions.length]}`,
+                headers: { ...json, authorization: `Bearer ${a.token}` },
+                body: JSON.stringify({ answer: { value: Math.floor(a.n / a.questions.length) % 2 === 0 } }),
+              };
+            },
+          },
+        ],
+      };
+    },
   },
   {
     name: "quiz submit",
     kind: "write",
-    what: "Submit a quiz attempt (grading, recordGradedResult)",
-    requires: ["/v1/learner/quiz-attempts/{id}/submit"],
-    pending: "the quizzes module's endpoints are not committed yet",
+    what:
+      "POST .../quizzes/{module_id}/attempts (start, or the running one) then POST /v1/learner/attempts/{id}/submit: " +
+      "grading, the attempt written to D1, recordGradedResult (req/s counts both requests)",
+    requires: ["/v1/learner/attempts/{id}/submit", "/v1/learner/quizzes/{module_id}/attempts"],
+    load: (ctx) => {
+      const slot = perConnection(ctx.tokens.walkers.map((token) => ({ token })));
+      const q = ctx.seeded.quiz;
+      return {
+        requests: [
+          {
+            method: "POST",
+            setupRequest: (req, context) => ({
+              ...req,
+              path: `/v1/learner/quizzes/${q.moduleId}/attempts`,
+              headers: { ...json, authorization: `Bearer ${slot(context).token}` },
+              body: JSON.stringify({ course_id: q.courseId, placement_id: q.placementId }),
+            }),
+            onResponse: (status, body, context) => {
+              if (status < 300) slot(context).attempt = JSON.parse(body).id;
+            },
+          },
+          {
+            method: "POST",
+            setupRequest: (req, context) => ({
+              ...req,
+              path: `/v1/learner/attempts/${slot(context).attempt}/submit`,
+              headers: { authorization: `Bearer ${slot(context).token}` },
+            }),
+          },
+        ],
+      };
+    },
   },
   {
     name: "xAPI statements POST (50)",
@@ -217,6 +272,14 @@ export const SCENARIOS = [
     pending: "the media module's endpoints are not committed yet",
   },
 ];
+
+async function startAttempt(ctx, token) {
+  const q = ctx.seeded.quiz;
+  return ctx.call("POST", `/v1/learner/quizzes/${q.moduleId}/attempts`, {
+    token,
+    body: { course_id: q.courseId, placement_id: q.placementId },
+  });
+}
 
 /** Receiver on 127.0.0.1 counting deliveries; K enroll calls of 100 learners; time until all K*100 arrived. */
 async function webhookFanOut(ctx) {

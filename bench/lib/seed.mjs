@@ -109,7 +109,9 @@ export async function seedApi(baseUrl, platformToken) {
     await call("POST", `/v1/learner/courses/${course.id}/modules/${placement}/launch`, { token: learnerToken });
     await call("POST", `/v1/learner/courses/${course.id}/modules/${placement}/complete`, { token: learnerToken });
   }
+  const quiz = await seedQuiz(call, key);
   return {
+    quiz,
     tenantId: tenant.id,
     tenantSlug: tenant.slug,
     adminKey: key,
@@ -118,6 +120,36 @@ export async function seedApi(baseUrl, platformToken) {
     placements,
     learnerId: learner.id,
   };
+}
+
+/**
+ * A published course holding one quiz of 10 true/false questions (default settings: unlimited retakes), when the
+ * quizzes module is in this build (null otherwise).
+ */
+async function seedQuiz(call, key) {
+  const probe = await call("GET", "/v1/admin/questions?per_page=1", { token: key, expect: [200, 404] });
+  if (!probe || !Array.isArray(probe.data)) return null;
+  const questionIds = [];
+  for (let i = 0; i < 10; i++) {
+    const q = await call("POST", "/v1/admin/questions", {
+      token: key,
+      body: { type: "true_false", title: `Bench statement ${i + 1} is true`, correct_answer: i % 2 === 0 },
+    });
+    questionIds.push(q.id);
+  }
+  const module = await call("POST", "/v1/admin/modules", { token: key, body: { type: "quiz", name: "Bench quiz" } });
+  await call("PUT", `/v1/admin/quizzes/${module.id}/questions`, { token: key, body: { question_ids: questionIds } });
+  const course = await call("POST", "/v1/admin/courses", {
+    token: key,
+    body: { name: "Bench quiz course", slug: "bench-quiz", show_in_catalog: false },
+  });
+  const section = await call("POST", `/v1/admin/courses/${course.id}/sections`, { token: key, body: { name: "Quiz" } });
+  const placement = await call("POST", `/v1/admin/courses/${course.id}/sections/${section.id}/placements`, {
+    token: key,
+    body: { module_id: module.id },
+  });
+  await call("POST", `/v1/admin/courses/${course.id}/publish`, { token: key });
+  return { moduleId: module.id, courseId: course.id, placementId: placement.id };
 }
 
 export async function login(call, email) {

@@ -460,6 +460,19 @@ describe("multipart upload", () => {
     expect(done.body).toMatchObject({ id: up.media_id, size, content_type: "video/mp4", kind: "video" });
     expect(await lastEvent(t.id, "media.created")).toMatchObject({ id: up.media_id, source: "multipart" });
     expectProblem(await api("GET", `/v1/admin/media/uploads/${up.upload_id}`, { token: t.key }), 404);
+    // A retried complete (its answer was lost) answers the same file and records nothing more; the upload
+    // takes no more parts and can no longer be aborted.
+    const again = await api("POST", `/v1/admin/media/uploads/${up.upload_id}/complete`, { token: t.key });
+    expectStatus(again, 201);
+    expect(again.body).toEqual(done.body);
+    expectProblem(await putPart(t, up.upload_id, 3, streamOf(2 * 5 * MiB, 12_345)), 409);
+    expectProblem(await api("DELETE", `/v1/admin/media/uploads/${up.upload_id}`, { token: t.key }), 409);
+    const created = await env.DB.prepare(
+      "SELECT count(*) AS n FROM outbox WHERE tenant_id = ? AND type = 'media.created' AND json_extract(data, '$.id') = ?",
+    )
+      .bind(t.id, up.media_id)
+      .first<{ n: number }>();
+    expect(created?.n).toBe(1);
     expect((await api("GET", "/v1/admin/media/usage", { token: t.key })).body).toMatchObject({
       used_bytes: size,
       reserved_bytes: 0,
@@ -475,6 +488,25 @@ describe("multipart upload", () => {
     expect(tail.bytes).toEqual(bytesAt(size - 1000, 1000));
     const head = await get(url, { range: "bytes=0-23" });
     expect(Array.from(head.bytes)).toEqual(MP4_HEAD);
+  });
+
+  it("completes once when two completes race: both answer the file, one media.created", async () => {
+    const t = await createTenant();
+    const up = await createUpload(t, { name: "race.mp4", content_type: "video/mp4", size: 6 * MiB });
+    expectStatus(await putPart(t, up.upload_id, 1, streamOf(0, 6 * MiB)), 200);
+    const complete = () => api("POST", `/v1/admin/media/uploads/${up.upload_id}/complete`, { token: t.key });
+    const [first, second] = await Promise.all([complete(), complete()]);
+    expectStatus(first, 201);
+    expectStatus(second, 201);
+    expect(second.body.id).toBe(first.body.id);
+    const created = await env.DB.prepare(
+      "SELECT count(*) AS n FROM outbox WHERE tenant_id = ? AND type = 'media.created'",
+    )
+      .bind(t.id)
+      .first<{ n: number }>();
+    expect(created?.n).toBe(1);
+    const download = await get(await signedUrl(t, up.media_id), { range: "bytes=-10" });
+    expect(download.bytes).toEqual(bytesAt(6 * MiB - 10, 10));
   });
 
   it("aborts: parts dropped, reservation released, the upload gone", async () => {

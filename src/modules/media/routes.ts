@@ -236,7 +236,7 @@ mediaRouter.openapi(
     tags,
     summary: "Complete a multipart upload",
     description:
-      "Assembles the parts into the file (R2 multipart complete) and adds it to the library. Every part must have arrived (409 listing `missing_parts` otherwise). Safe to retry. Emits `media.created`.",
+      "Assembles the parts into the file (R2 multipart complete) and adds it to the library. Every part must have arrived (409 listing `missing_parts` otherwise). Safe to retry: calling it again, or twice at once, answers the same file and records one `media.created`. After completion the upload takes no more parts and cannot be aborted (409).",
     ...adminAccess("media:write"),
     request: { params: UploadIdParam },
     responses: { 201: jsonResponse(Media, "The stored file"), ...errorResponses(401, 403, 404, 409) },

@@ -1,5 +1,6 @@
 import { and, eq, gt, inArray, or, type SQL, sql } from "drizzle-orm";
 import type { AdminPrincipal, LearnerPrincipal, TenantContext } from "../../platform/auth";
+import { batchableRaw } from "../../platform/db";
 import { ApiError } from "../../platform/errors";
 import { outboxInsert } from "../../platform/events";
 import { contains, type ListParams, orderBy, paginate } from "../../platform/pagination";
@@ -326,37 +327,65 @@ export async function uploadSingle(ctx: AdminCtx, input: SingleUpload) {
   return finishFile(ctx, id, key, object.httpEtag);
 }
 
-/** Flips a reserved file to ready with its R2 etag and records `media.created`, in one batch. */
+/**
+ * Flips a reserved file to ready with its R2 etag and records `media.created`, in one batch. Only an `uploading`
+ * row flips, and the event is written only when it did (`changes()`), so a second, concurrent completion of the
+ * same upload answers the file and records nothing. A multipart upload's part rows go in the same batch; its
+ * upload row stays (until it expires) so a retried `complete` answers the file again.
+ */
 async function finishFile(ctx: TenantContext, id: number, key: string, etag: string, uploadId?: number) {
   const now = nowIso();
+  const data = {
+    id,
+    name: key.slice(key.lastIndexOf("/") + 1),
+    source: uploadId !== undefined ? "multipart" : "single",
+  };
+  let rows: MediaRow[];
   try {
-    const [rows] = await ctx.db.batch([
+    [rows] = await ctx.db.batch([
       ctx.db
         .update(media)
         .set({ status: "ready", r2Key: key, etag, expiresAt: null, updatedAt: now })
-        .where(and(eq(media.tenantId, ctx.tenantId), eq(media.id, id)))
+        .where(and(eq(media.tenantId, ctx.tenantId), eq(media.id, id), eq(media.status, "uploading")))
         .returning(),
+      batchableRaw(
+        ctx.db,
+        sql`INSERT INTO outbox (tenant_id, type, data, occurred_at)
+            SELECT ${ctx.tenantId}, 'media.created', ${JSON.stringify(data)}, ${now} WHERE changes() > 0`,
+      ),
       ...(uploadId !== undefined
         ? [
             ctx.db
-              .delete(mediaUploads)
-              .where(and(eq(mediaUploads.tenantId, ctx.tenantId), eq(mediaUploads.id, uploadId))),
+              .delete(mediaUploadParts)
+              .where(and(eq(mediaUploadParts.tenantId, ctx.tenantId), eq(mediaUploadParts.uploadId, uploadId))),
           ]
         : []),
-      outboxInsert(ctx.db, ctx.tenantId, "media.created", {
-        id,
-        name: key.slice(key.lastIndexOf("/") + 1),
-        source: uploadId !== undefined ? "multipart" : "single",
-      }),
     ]);
-    const row = rows[0];
-    if (!row) throw ApiError.notFound(`Media ${id}`);
-    return toMedia(row);
   } catch (err) {
-    // The row is gone (aborted meanwhile) or D1 failed: the bytes must not stay behind unlisted.
-    await ctx.env.MEDIA.delete(key).catch(() => {});
+    await dropUnlistedBytes(ctx, id, key);
     throw err;
   }
+  if (rows[0]) return toMedia(rows[0]);
+  // Not flipped: another completion did it first (answer the file), or the upload was aborted meanwhile.
+  const [current] = await ctx.db
+    .select()
+    .from(media)
+    .where(and(eq(media.tenantId, ctx.tenantId), eq(media.id, id)))
+    .limit(1);
+  if (current?.status === "ready") return toMedia(current);
+  await dropUnlistedBytes(ctx, id, key);
+  throw ApiError.notFound(`Media ${id}`);
+}
+
+/** Deletes the bytes of a file unless its row is ready (the bytes must not stay behind unlisted). */
+async function dropUnlistedBytes(ctx: TenantContext, id: number, key: string) {
+  const [row] = await ctx.db
+    .select({ status: media.status })
+    .from(media)
+    .where(and(eq(media.tenantId, ctx.tenantId), eq(media.id, id)))
+    .limit(1)
+    .catch(() => [undefined]);
+  if (row?.status !== "ready") await ctx.env.MEDIA.delete(key).catch(() => {});
 }
 
 // ---- multipart upload --------------------------------------------------------------------------------------------
@@ -478,8 +507,14 @@ async function partsOf(ctx: TenantContext, uploadId: number) {
     .where(and(eq(mediaUploadParts.tenantId, ctx.tenantId), eq(mediaUploadParts.uploadId, uploadId)));
 }
 
+/** A completed upload is no longer an upload (its file is in the library); only `complete` still answers it. */
+function completed(file: MediaRow, uploadId: number): ApiError {
+  return ApiError.conflict(`Upload ${uploadId} is complete: it is media ${file.id}.`, { media_id: file.id });
+}
+
 export async function getUpload(ctx: AdminCtx, uploadId: number) {
   const { upload, file } = await loadUpload(ctx, uploadId);
+  if (file.status === "ready") throw ApiError.notFound(`Upload ${uploadId}`);
   return toUpload(upload, file, await partsOf(ctx, uploadId));
 }
 
@@ -494,6 +529,7 @@ export interface PartInput {
  */
 export async function uploadPart(ctx: AdminCtx, uploadId: number, partNumber: number, input: PartInput) {
   const { upload, file } = await loadUpload(ctx, uploadId);
+  if (file.status === "ready") throw completed(file, uploadId);
   if (partNumber > upload.partCount) {
     throw ApiError.validation([
       { path: "part_number", message: `This upload has ${upload.partCount} parts (1 to ${upload.partCount}).` },
@@ -550,6 +586,7 @@ export async function uploadPart(ctx: AdminCtx, uploadId: number, partNumber: nu
 
 export async function completeUpload(ctx: AdminCtx, uploadId: number) {
   const { upload, file } = await loadUpload(ctx, uploadId);
+  if (file.status === "ready") return toMedia(file);
   const parts = await partsOf(ctx, uploadId);
   if (parts.length !== upload.partCount || !upload.sniffed) {
     const have = new Set(parts.map((p) => p.partNumber));
@@ -583,6 +620,7 @@ export async function completeUpload(ctx: AdminCtx, uploadId: number) {
 
 export async function abortUpload(ctx: AdminCtx, uploadId: number) {
   const { upload, file } = await loadUpload(ctx, uploadId);
+  if (file.status === "ready") throw completed(file, uploadId);
   try {
     await ctx.env.MEDIA.resumeMultipartUpload(file.r2Key, upload.r2UploadId).abort();
   } catch {

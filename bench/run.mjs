@@ -189,9 +189,10 @@ async function runSize(size, sourceDir, baseline, template) {
       const entry = { name: scenario.name, kind: scenario.kind, hot: !!scenario.hot, unit: scenario.unit ?? "req/s" };
       const missing = scenario.requires.filter((p) => !paths.has(p));
       if (only && !only.some((o) => scenario.name.toLowerCase().includes(o))) continue;
-      if (missing.length || scenario.pending) {
+      const unmet = missing.length ? null : (scenario.needs?.(ctx) ?? null);
+      if (missing.length || scenario.pending || unmet) {
         entry.status = "not yet available";
-        entry.note = missing.length ? `no ${missing.join(", ")} in the API` : scenario.pending;
+        entry.note = missing.length ? `no ${missing.join(", ")} in the API` : (scenario.pending ?? unmet);
         results.push(entry);
         continue;
       }
@@ -211,6 +212,11 @@ async function runSize(size, sourceDir, baseline, template) {
           const wrong = m.expected_status === 304 ? m.requests - m.status_304 : m.non_2xx;
           const failed = m.errors > 0 || wrong > m.requests * 0.01 || m.requests === 0;
           Object.assign(entry, { status: failed ? "failed" : "ok", ...m });
+          if (m.requests === 0) {
+            // Nothing completed (every request timed out): no figure to compare.
+            entry.ratio_rps = undefined;
+            entry.ratio_p99 = undefined;
+          }
           if (scenario.unit === "statements/s") entry.rate = m.rps * 50;
           log(
             `${scenario.name}: ${m.rps} req/s p50 ${m.p50_ms} p99 ${m.p99_ms} (baseline ${paired.rps} req/s p99 ${paired.p99_ms})${failed ? ` FAILED (${m.non_2xx} non-2xx ${JSON.stringify(m.status_codes)}, ${m.errors} errors)` : ""}`,

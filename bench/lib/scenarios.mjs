@@ -187,6 +187,7 @@ export const SCENARIOS = [
       "PUT /v1/learner/attempts/{id}/answers/{question_id}: each connection is a learner with a running attempt at " +
       "a 10-question true/false quiz, saving answers in turn, alternating true and false (the QuizAttempt DO only)",
     requires: ["/v1/learner/attempts/{id}/answers/{question_id}", "/v1/learner/quizzes/{module_id}/attempts"],
+    needs: quizSeeded,
     load: async (ctx) => {
       const attempts = [];
       for (const token of ctx.tokens.walkers) {
@@ -220,6 +221,7 @@ export const SCENARIOS = [
       "POST .../quizzes/{module_id}/attempts (start, or the running one) then POST /v1/learner/attempts/{id}/submit: " +
       "grading, the attempt written to D1, recordGradedResult (req/s counts both requests)",
     requires: ["/v1/learner/attempts/{id}/submit", "/v1/learner/quizzes/{module_id}/attempts"],
+    needs: quizSeeded,
     load: (ctx) => {
       const slot = perConnection(ctx.tokens.walkers.map((token) => ({ token })));
       const q = ctx.seeded.quiz;
@@ -272,6 +274,11 @@ export const SCENARIOS = [
     pending: "the media module's endpoints are not committed yet",
   },
 ];
+
+function quizSeeded(ctx) {
+  const quiz = ctx.seeded.quiz;
+  return quiz?.moduleId ? null : `the bench quiz could not be seeded: ${quiz?.error ?? "no question bank in the API"}`;
+}
 
 async function startAttempt(ctx, token) {
   const q = ctx.seeded.quiz;

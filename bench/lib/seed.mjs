@@ -109,7 +109,13 @@ export async function seedApi(baseUrl, platformToken) {
     await call("POST", `/v1/learner/courses/${course.id}/modules/${placement}/launch`, { token: learnerToken });
     await call("POST", `/v1/learner/courses/${course.id}/modules/${placement}/complete`, { token: learnerToken });
   }
-  const quiz = await seedQuiz(call, key);
+  let quiz = null;
+  try {
+    quiz = await seedQuiz(call, key);
+  } catch (err) {
+    // The quiz scenarios then say why they did not run; the rest of the bench goes on.
+    quiz = { error: String(err.message ?? err).slice(0, 300) };
+  }
   return {
     quiz,
     tenantId: tenant.id,

@@ -97,6 +97,7 @@ beforeAll(async () => {
   });
   const key = await scopedKey(a, ["courses:read"]);
   const client = await api("POST", "/v1/admin/api-clients", { token: a.key, body: { name: "Sync" } });
+  const lrs = await api("POST", "/v1/admin/lrs-credentials", { token: a.key, body: { name: "LRS" } });
   const category = await api("POST", "/v1/admin/categories", { token: a.key, body: { name: unique("Cat") } });
   const course = await api("POST", "/v1/admin/courses", { token: a.key, body: { name: unique("Course") } });
   Object.assign(resourcesOfA, {
@@ -108,6 +109,7 @@ beforeAll(async () => {
     "/v1/admin/api-keys/{id}": `/v1/admin/api-keys/${key.id}`,
     "/v1/admin/api-clients/{id}": `/v1/admin/api-clients/${client.body.id}`,
     "/v1/admin/api-clients/{id}/rotate-secret": `/v1/admin/api-clients/${client.body.id}`,
+    "/v1/admin/lrs-credentials/{id}": `/v1/admin/lrs-credentials/${lrs.body.id}`,
     "/v1/admin/categories/{id}": `/v1/admin/categories/${category.body.id}`,
     "/v1/admin/courses/{id}": `/v1/admin/courses/${course.body.id}`,
     ...(await curriculumOfA(course.body.id)),
@@ -121,6 +123,7 @@ beforeAll(async () => {
     "/v1/admin/jobs/{id}": await jobOfA(),
     ...(await announcementsOfA(learner.id)),
     ...(await mediaOfA()),
+    ...(await packageOfA()),
     ...(await quizOfA()),
     "/v1/platform/tenants/{id}": `/v1/platform/tenants/${a.id}`,
     "/v1/platform/tenants/{id}/api-keys": `/v1/platform/tenants/${a.id}`,
@@ -257,6 +260,23 @@ async function mediaOfA() {
     "/v1/admin/media/uploads/{upload_id}": uploadPath,
     "/v1/admin/media/uploads/{upload_id}/parts/{n}": { url: `${uploadPath}/parts/1`, read: uploadPath },
     "/v1/admin/media/uploads/{upload_id}/complete": { url: `${uploadPath}/complete`, read: uploadPath },
+  };
+}
+
+/** A package of tenant A (its upload is enough: the import need not succeed), and the sweep entries of its paths. */
+async function packageOfA() {
+  const upload = await api("POST", "/v1/admin/packages", {
+    token: a.key,
+    rawBody: "not a zip",
+    headers: { "content-type": "application/zip", "content-length": "9" },
+  });
+  expect(upload.status, upload.text).toBe(201);
+  const path = `/v1/admin/packages/${upload.body.id}`;
+  return {
+    "/v1/admin/packages/{id}": path,
+    "/v1/admin/packages/{id}/versions": { url: `${path}/versions`, read: path },
+    "/v1/admin/packages/{id}/report": { url: `${path}/report`, read: path },
+    "/v1/admin/packages/{id}/versions/from-media": { url: `${path}/versions/from-media`, read: path },
   };
 }
 

@@ -199,7 +199,10 @@ export async function storeStatements(
   const voidTargets = statements
     .filter((s) => (s.verb as Json).id === VOIDED_VERB)
     .map((s) => String((s.object as Json).id).toLowerCase());
-  const lookup = [...seen, ...voidTargets];
+  const refTargets = statements
+    .filter((s) => (s.object as Json).objectType === "StatementRef")
+    .map((s) => String((s.object as Json).id).toLowerCase());
+  const lookup = [...new Set([...seen, ...refTargets])];
   const existing = await ctx.db.all<{ statement_id: string; verb_id: string; statement: string }>(
     sql`SELECT statement_id, verb_id, statement FROM xapi_statements
         WHERE tenant_id = ${ctx.tenantId} AND statement_id IN (SELECT value FROM json_each(${JSON.stringify(lookup)}))`,
@@ -230,10 +233,13 @@ export async function storeStatements(
   // Rows as JSON for INSERT ... SELECT FROM json_each: a few statements per batch whatever the count.
   const version = ctx.version.startsWith("2.") ? "2.0.0" : "1.0.0";
   const activities = new Map<string, Json>();
-  const rows = fresh.map((s, i) => {
+  for (const s of fresh) {
     s.authority = ctx.authority;
     s.version ??= version;
     delete s.stored;
+  }
+  const freshById = new Map(fresh.map((s) => [s.id as string, s]));
+  const rows = fresh.map((s, i) => {
     activitiesOf(s, activities);
     const object = s.object as Json;
     const context = isJson(s.context) ? s.context : {};
@@ -244,7 +250,7 @@ export async function storeStatements(
       reg: typeof context.registration === "string" ? context.registration.toLowerCase() : null,
       ref: object.objectType === "StatementRef" ? String(object.id).toLowerCase() : null,
       json: JSON.stringify(s),
-      terms: statementTerms(s),
+      terms: termsWithTarget(s, stored, freshById),
     };
   });
   const n = rows.length;
@@ -272,28 +278,14 @@ export async function storeStatements(
               json_extract(j.value, '$.json'), ${ctx.credentialId}
             FROM json_each(${param}) j`,
       ),
+      // CROSS JOIN keeps json_each outermost: the statement is then found by its unique (tenant_id, id) index.
       batchableRaw(
         ctx.db,
-        sql`INSERT OR IGNORE INTO xapi_statement_terms (tenant_id, kind, value, statement_seq)
-            SELECT ${t}, json_extract(term.value, '$[0]'), json_extract(term.value, '$[1]'), s.seq
+        sql`INSERT OR IGNORE INTO xapi_statement_terms (tenant_id, kind, value, stored_us)
+            SELECT ${t}, json_extract(term.value, '$[0]'), json_extract(term.value, '$[1]'), s.stored_us
             FROM json_each(${param}) j
-            JOIN json_each(json_extract(j.value, '$.terms')) term
-            JOIN xapi_statements s ON s.tenant_id = ${t} AND s.statement_id = json_extract(j.value, '$.id')`,
-      ),
-    );
-  }
-  // A statement that targets another (StatementRef, voiding) matches the filters its target matches.
-  const refs = rows.filter((r) => r.ref).map((r) => ({ id: r.id, ref: r.ref }));
-  if (refs.length > 0) {
-    batch.push(
-      batchableRaw(
-        ctx.db,
-        sql`INSERT OR IGNORE INTO xapi_statement_terms (tenant_id, kind, value, statement_seq)
-            SELECT ${t}, tt.kind, tt.value, s.seq
-            FROM json_each(${JSON.stringify(refs)}) j
-            JOIN xapi_statements s ON s.tenant_id = ${t} AND s.statement_id = json_extract(j.value, '$.id')
-            JOIN xapi_statements target ON target.tenant_id = ${t} AND target.statement_id = json_extract(j.value, '$.ref')
-            JOIN xapi_statement_terms tt ON tt.tenant_id = ${t} AND tt.statement_seq = target.seq`,
+            CROSS JOIN json_each(json_extract(j.value, '$.terms')) term
+            CROSS JOIN xapi_statements s ON s.tenant_id = ${t} AND s.statement_id = json_extract(j.value, '$.id')`,
       ),
     );
   }
@@ -349,6 +341,30 @@ export async function storeStatements(
   );
   await ctx.db.batch(batch as [ReturnType<typeof batchableRaw>, ...ReturnType<typeof batchableRaw>[]]);
   return { ids: statements.map((s) => s.id as string), created: n };
+}
+
+/**
+ * A statement's filter terms, plus those of the statement its StatementRef targets when the LRS has it (stored
+ * or in the same request), so filters match statements that target matching ones (one level of reference).
+ */
+function termsWithTarget(
+  s: Json,
+  stored: Map<string, { statement: string }>,
+  freshById: Map<string, Json>,
+): [string, string][] {
+  const own = statementTerms(s);
+  const object = s.object as Json;
+  if (object.objectType !== "StatementRef") return own;
+  const ref = String(object.id).toLowerCase();
+  const prior = stored.get(ref);
+  const target = prior ? (JSON.parse(prior.statement) as Json) : freshById.get(ref);
+  if (!target) return own;
+  const seen = new Set(own.map(([k, v]) => `${k}\u0000${v}`));
+  const merged: [string, string][] = [...own];
+  for (const [k, v] of statementTerms(target)) {
+    if (!seen.has(`${k}\u0000${v}`)) merged.push([k, v]);
+  }
+  return merged;
 }
 
 export function attachmentKey(tenantId: number, sha2: string) {
@@ -553,36 +569,41 @@ export async function getStatement(ctx: LrsContext, id: string, voided: boolean)
   return { row, consistentThrough: through };
 }
 
+/** Which filter leads the scan when several apply: the most selective kinds first. */
+const LEAD_ORDER = ["registration", "agent", "activity", "related_agent", "related_activity", "verb"];
+
+/**
+ * Filtered, keyset-paginated statements. With a filter, the scan walks that filter's terms in `stored` order
+ * (primary key tenant_id, kind, value, stored_us) and joins each statement by (tenant_id, stored_us); other
+ * filters are index lookups. Without one, it walks (tenant_id, stored_us). Voided statements are skipped.
+ */
 export async function queryStatements(ctx: LrsContext, query: Record<string, string>) {
-  const conditions: SQL[] = [sql`s.tenant_id = ${ctx.tenantId}`, sql`s.voided = 0`];
   const t = ctx.tenantId;
-  const term = (kind: string, value: string) =>
-    sql`s.seq IN (SELECT statement_seq FROM xapi_statement_terms WHERE tenant_id = ${t} AND kind = ${kind} AND value = ${value})`;
+  const terms: [string, string][] = [];
   if (query.agent !== undefined) {
     const key = actorKey(parseAgentParam(query.agent));
     if (!key) throw ApiError.badRequest("`agent` must be an Agent or an identified Group.");
-    conditions.push(term(bool(query.related_agents, "related_agents") ? "related_agent" : "agent", key));
+    terms.push([bool(query.related_agents, "related_agents") ? "related_agent" : "agent", key]);
   } else bool(query.related_agents, "related_agents");
   if (query.verb !== undefined) {
     if (!isIri(query.verb)) throw ApiError.badRequest("`verb` must be an IRI.");
-    conditions.push(term("verb", query.verb));
+    terms.push(["verb", query.verb]);
   }
   if (query.activity !== undefined) {
     if (!isIri(query.activity)) throw ApiError.badRequest("`activity` must be an IRI.");
-    conditions.push(
-      term(bool(query.related_activities, "related_activities") ? "related_activity" : "activity", query.activity),
-    );
+    terms.push([
+      bool(query.related_activities, "related_activities") ? "related_activity" : "activity",
+      query.activity,
+    ]);
   } else bool(query.related_activities, "related_activities");
   if (query.registration !== undefined) {
     if (!isUuid(query.registration)) throw ApiError.badRequest("`registration` must be a UUID.");
-    conditions.push(term("registration", query.registration.toLowerCase()));
+    terms.push(["registration", query.registration.toLowerCase()]);
   }
   for (const name of ["since", "until"] as const) {
     if (query[name] !== undefined && !isTimestamp(query[name]))
       throw ApiError.badRequest(`\`${name}\` must be an ISO 8601 timestamp.`);
   }
-  if (query.since !== undefined) conditions.push(sql`s.stored_us > ${isoToUs(query.since)}`);
-  if (query.until !== undefined) conditions.push(sql`s.stored_us <= ${isoToUs(query.until)}`);
   let limit = DEFAULT_LIMIT;
   if (query.limit !== undefined) {
     if (!/^\d+$/.test(query.limit)) throw ApiError.badRequest("`limit` must be a non-negative integer.");
@@ -591,20 +612,31 @@ export async function queryStatements(ctx: LrsContext, query: Record<string, str
   const ascending = bool(query.ascending, "ascending");
   const format = parseFormat(query.format);
   bool(query.attachments, "attachments");
-  if (query.cursor !== undefined) {
-    if (!/^\d+$/.test(query.cursor)) throw ApiError.badRequest("`cursor` is not one this LRS issued.");
-    conditions.push(
-      ascending ? sql`s.stored_us > ${Number(query.cursor)}` : sql`s.stored_us < ${Number(query.cursor)}`,
-    );
-  }
-  const where = sql.join(conditions, sql` AND `);
+  if (query.cursor !== undefined && !/^\d+$/.test(query.cursor))
+    throw ApiError.badRequest("`cursor` is not one this LRS issued.");
+
+  terms.sort((a, b) => LEAD_ORDER.indexOf(a[0]) - LEAD_ORDER.indexOf(b[0]));
+  const [lead, ...others] = terms;
+  const key = lead ? sql`p.stored_us` : sql`s.stored_us`;
+  const range: SQL[] = [];
+  if (query.since !== undefined) range.push(sql`${key} > ${isoToUs(query.since)}`);
+  if (query.until !== undefined) range.push(sql`${key} <= ${isoToUs(query.until)}`);
+  if (query.cursor !== undefined)
+    range.push(ascending ? sql`${key} > ${Number(query.cursor)}` : sql`${key} < ${Number(query.cursor)}`);
+  const filters = others.map(
+    ([kind, value]) =>
+      sql`EXISTS (SELECT 1 FROM xapi_statement_terms o WHERE o.tenant_id = ${t} AND o.kind = ${kind} AND o.value = ${value} AND o.stored_us = s.stored_us)`,
+  );
   const order = ascending ? sql`ASC` : sql`DESC`;
-  const [rows, through] = await Promise.all([
-    ctx.db.all<StatementRow>(
-      sql`SELECT s.stored_us, s.statement FROM xapi_statements s WHERE ${where} ORDER BY s.stored_us ${order} LIMIT ${limit + 1}`,
-    ),
-    consistentThrough(ctx),
-  ]);
+  const statement = lead
+    ? sql`SELECT s.stored_us, s.statement FROM xapi_statement_terms p
+          CROSS JOIN xapi_statements s ON s.tenant_id = ${t} AND s.stored_us = p.stored_us
+          WHERE ${sql.join([sql`p.tenant_id = ${t}`, sql`p.kind = ${lead[0]}`, sql`p.value = ${lead[1]}`, ...range, sql`s.voided = 0`, ...filters], sql` AND `)}
+          ORDER BY p.stored_us ${order} LIMIT ${limit + 1}`
+    : sql`SELECT s.stored_us, s.statement FROM xapi_statements s
+          WHERE ${sql.join([sql`s.tenant_id = ${t}`, ...range, sql`s.voided = 0`], sql` AND `)}
+          ORDER BY s.stored_us ${order} LIMIT ${limit + 1}`;
+  const [rows, through] = await Promise.all([ctx.db.all<StatementRow>(statement), consistentThrough(ctx)]);
   let more = "";
   if (rows.length > limit) {
     rows.length = limit;

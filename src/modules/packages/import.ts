@@ -12,7 +12,7 @@ import { outboxInsert } from "../../platform/events";
 import { nowIso } from "../../platform/time";
 import { onlyIf } from "../progress/service";
 import { MANIFEST_FILES, type ParsedManifest, parseCmi5, parseScormManifest, parseTincan } from "./manifest";
-import { contentTypeOf, deletePrefix, versionPrefix } from "./storage";
+import { contentTypeOf, deletePrefix, versionPrefix, zipSource } from "./storage";
 import { type PackageVersionRow, packages, packageVersions } from "./tables";
 import {
   DEFAULT_ZIP_LIMITS,
@@ -68,7 +68,8 @@ async function parseManifest(env: Env, version: PackageVersionRow, entries: ZipE
   }
   const entry = entries.find((e) => e.path === found.manifest) as ZipEntry;
   void limits;
-  const bytes = await readEntry(env.PACKAGES, version.zipKey, entry, MAX_MANIFEST_BYTES);
+  const zip = zipSource(env, version.zipKey);
+  const bytes = await readEntry(zip.bucket, zip.key, entry, MAX_MANIFEST_BYTES);
   const text = new TextDecoder().decode(bytes);
   const parsed: ParsedManifest =
     found.kind === "scorm" ? parseScormManifest(text) : found.kind === "cmi5" ? parseCmi5(text) : parseTincan(text);
@@ -90,7 +91,8 @@ async function unpack(env: Env, version: PackageVersionRow, entries: ZipEntry[],
     if (inFlight.size >= PARALLEL_PUTS) await Promise.race(inFlight);
   };
   try {
-    const result = await extractEntries(env.PACKAGES, version.zipKey, entries, limits, {
+    const zip = zipSource(env, version.zipKey);
+    const result = await extractEntries(zip.bucket, zip.key, entries, limits, {
       async open(entry) {
         const key = prefix + entry.path.slice(root.length);
         const httpMetadata = { contentType: contentTypeOf(entry.path) };
@@ -177,9 +179,11 @@ export async function importPackage(
   let parsed: ParsedManifest;
   let files: { files: number; bytes: number };
   try {
-    const head = await env.PACKAGES.head(version.zipKey);
-    if (!head) throw new ZipError("The uploaded zip is missing from storage; upload it again.");
-    const entries = await readCentralDirectory(env.PACKAGES, version.zipKey, head.size, limits);
+    const zip = zipSource(env, version.zipKey);
+    const head = await zip.bucket.head(zip.key);
+    if (!head)
+      throw new ZipError("The uploaded zip is missing from storage (was the media file deleted?); upload it again.");
+    const entries = await readCentralDirectory(zip.bucket, zip.key, head.size, limits);
     const manifest = await parseManifest(env, version, entries, limits);
     parsed = manifest.parsed;
     files = await unpack(env, version, entries, manifest.root, limits);

@@ -10,6 +10,7 @@ import {
   IdParam,
   jsonBody,
   jsonResponse,
+  ProblemSchema,
   SECURITY,
 } from "../../platform/openapi";
 import { assertPlacementOpen } from "../progress/service";
@@ -19,6 +20,8 @@ import { commitSession, getSession, openPlayer } from "./runtime";
 import {
   CommitQuery,
   CommitResult,
+  MediaImportInput,
+  MediaVersionInput,
   Package,
   PackageList,
   PackageListQuery,
@@ -36,6 +39,12 @@ import {
 import * as service from "./service";
 
 const tags = ["Packages"];
+const LENGTH_REQUIRED = {
+  411: {
+    description: "The upload has no `Content-Length`",
+    content: { "application/problem+json": { schema: ProblemSchema } },
+  },
+};
 const COMMIT_BODY_SCHEMA = {
   description:
     'scorm-again\'s commit: `{cmi: {...}, commitSequence}` (json), `{"cmi.core.lesson_status": ..., commitSequence}` (flattened), `["cmi.x=y", ...]` (params), or `{runtimeData, completionStatus, ...}` (renderCommonCommitFields).',
@@ -60,7 +69,7 @@ const IMPORT_NOTE =
   "The zip is streamed to storage (never held in memory) and imported by a background job: poll the package (`status`: processing -> ready | failed with `failure_reason`) or the job (`job_id`). " +
   "The import refuses zip slip (`..`), absolute paths, symbolic links, encrypted entries, more than 10,000 files, more than 2 GiB unpacked and entries inflating over 100 times their compressed size, " +
   "and needs a manifest at the zip's root (or its single top folder): imsmanifest.xml (SCORM 1.2, SCORM 2004 2nd-4th edition), cmi5.xml or tincan.xml, whose files must all be in the zip. " +
-  "Send the zip as the raw body (`Content-Type: application/zip`) with `Content-Length`; one request carries at most 100 MB (a 413 past it).";
+  "Send the zip as the raw body (`Content-Type: application/zip`) with `Content-Length`; one request carries at most 100 MB (a 413 past it): larger zips go through the media library's multipart upload and `POST /v1/admin/packages/from-media`.";
 
 packagesRouter.openapi(
   createRoute({
@@ -74,14 +83,60 @@ packagesRouter.openapi(
     request: { query: UploadQuery, body: zipBody },
     responses: {
       201: jsonResponse(Package, "The package, processing"),
-      ...errorResponses(401, 403, 411, 413, 415),
+      ...errorResponses(401, 403, 413, 415),
+      ...LENGTH_REQUIRED,
     },
   }),
   async (c) => {
     const query = c.req.valid("query");
-    const created = await service.uploadPackage(adminContext(c), { ...query, ...upload(c) });
+    const created = await service.uploadPackage(adminContext(c), query, { ...query, ...upload(c) });
     c.header("Location", `/v1/admin/packages/${created.id}`);
     return c.json(created, 201);
+  },
+);
+
+packagesRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/admin/packages/from-media",
+    operationId: "importPackageFromMedia",
+    tags,
+    summary: "Create a package from a zip in the media library",
+    description:
+      "For packages over 100 MB: upload the zip through the media library's multipart upload (`POST /v1/admin/media/uploads`, parts, complete), then create the package from it. The zip is read where it is (not copied) and stays in the library. The import and its checks are those of `POST /v1/admin/packages`.",
+    ...adminAccess("media:write"),
+    request: { body: jsonBody(MediaImportInput) },
+    responses: { 201: jsonResponse(Package, "The package, processing"), ...errorResponses(401, 403, 404, 413, 415) },
+  }),
+  async (c) => {
+    const input = c.req.valid("json");
+    const created = await service.uploadPackage(adminContext(c), input, { mediaId: input.media_id });
+    c.header("Location", `/v1/admin/packages/${created.id}`);
+    return c.json(created, 201);
+  },
+);
+
+packagesRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/admin/packages/{id}/versions/from-media",
+    operationId: "uploadPackageVersionFromMedia",
+    tags,
+    summary: "Replace a package's content from a zip in the media library",
+    description:
+      "`POST .../versions` for a zip uploaded through the media library's multipart upload (packages over 100 MB).",
+    ...adminAccess("media:write"),
+    request: { params: IdParam, body: jsonBody(MediaVersionInput) },
+    responses: {
+      201: jsonResponse(PackageVersion, "The new version, processing"),
+      ...errorResponses(401, 403, 404, 413, 415),
+    },
+  }),
+  async (c) => {
+    const id = c.req.valid("param").id;
+    const version = await service.uploadVersion(adminContext(c), id, { mediaId: c.req.valid("json").media_id });
+    c.header("Location", `/v1/admin/packages/${id}/versions`);
+    return c.json(version, 201);
   },
 );
 
@@ -126,7 +181,7 @@ packagesRouter.openapi(
     description: "Changes the title or description. Content changes go through a new version (`POST .../versions`).",
     ...adminAccess("media:write"),
     request: { params: IdParam, body: jsonBody(PackageUpdate) },
-    responses: { 200: jsonResponse(Package, "The package"), ...errorResponses(401, 403, 404, 415) },
+    responses: { 200: jsonResponse(Package, "The package"), ...errorResponses(401, 403, 404, 413, 415) },
   }),
   async (c) => c.json(await service.updatePackage(adminContext(c), c.req.valid("param").id, c.req.valid("json")), 200),
 );
@@ -177,7 +232,8 @@ packagesRouter.openapi(
     request: { params: IdParam, body: zipBody },
     responses: {
       201: jsonResponse(PackageVersion, "The new version, processing"),
-      ...errorResponses(401, 403, 404, 411, 413, 415),
+      ...errorResponses(401, 403, 404, 413, 415),
+      ...LENGTH_REQUIRED,
     },
   }),
   async (c) => {
@@ -247,7 +303,7 @@ packagesRouter.openapi(
       }),
       body: jsonBody(PlayerLaunchInput),
     },
-    responses: { 200: jsonResponse(Player, "The player"), ...errorResponses(401, 403, 404, 409, 415) },
+    responses: { 200: jsonResponse(Player, "The player"), ...errorResponses(401, 403, 404, 409, 413, 415) },
   }),
   async (c) => {
     const ctx = learnerContext(c);
@@ -296,11 +352,11 @@ packagesRouter.openapi(
     tags: playerTags,
     summary: "Commit CMI data (scorm-again lmsCommitUrl)",
     description:
-      "scorm-again's commit: `json`, `flattened` or `params` format (also with `renderCommonCommitFields`), sent with the learner's bearer token or with the launch token in the URL (`?token=`, as in the player's `commit_url`; sendBeacon commits carry no headers). " +
+      "scorm-again's commit: `json`, `flattened` or `params` format (also with `renderCommonCommitFields`), sent with the learner's bearer token or instead with the launch token in the URL (`?token=`, as in the player's `commit_url`; sendBeacon commits carry no headers). " +
       "`text/plain` bodies (the sendBeacon commit on page unload) are taken as JSON and end the launch, as does `?terminate=true` (scorm-again's `terminateCommitParam`) or a `terminate: true` field. " +
-      "With `includeCommitSequence`, a commit whose `commitSequence` is not above the stored one is stale or replayed: it answers `result: true` and changes nothing. A commit of an older launch, or after the terminate, answers 409 `result: false`. " +
+      "With `includeCommitSequence`, a commit whose `commitSequence` is not above the stored one is stale or replayed: it answers `result: true` and changes nothing. A commit of an older launch, after the terminate, or whose body is not a commit answers `result: false` (HTTP 200, nothing stored). " +
       'Answers `{"result":true,"errorCode":0}` or `{"result":false,"errorCode":N}`. When the SCO\'s statuses finish the module the result goes to progress (module status, score, course completion).',
-    security: [...SECURITY.learner, {}],
+    security: SECURITY.learner,
     request: {
       params: IdParam,
       query: CommitQuery,
@@ -315,10 +371,11 @@ packagesRouter.openapi(
       },
     },
     responses: {
-      200: jsonResponse(CommitResult, "Stored (or already stored)"),
-      400: jsonResponse(CommitResult, "The body is not a commit"),
-      409: jsonResponse(CommitResult, "A commit of an older launch, or after the terminate"),
-      ...Object.fromEntries(Object.entries(errorResponses(401, 403, 404, 413)).filter(([s]) => s !== "400")),
+      200: jsonResponse(
+        CommitResult,
+        "`result: true` when stored (or already stored); `result: false` with the SCORM error code when refused",
+      ),
+      ...errorResponses(401, 403, 404, 413, 415),
     },
   }),
   async (c) => {
@@ -361,7 +418,6 @@ packagesRouter.openAPIRegistry.registerPath({
   summary: "Package content for the player",
   description:
     "A file of the package version the launch token names, from storage, with its content type, `ETag`/`If-None-Match` (304) and `Range` (206). Served sandboxed (`Content-Security-Policy: sandbox ...`), `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, never with cookies. `path` may contain slashes (the package's own folders). An expired or invalid token is a 401.",
-  security: [{}],
   request: {
     params: z.object({
       token: z.string().openapi({ param: { name: "token", in: "path" }, description: "The launch token" }),
@@ -370,7 +426,10 @@ packagesRouter.openAPIRegistry.registerPath({
   },
   responses: {
     200: { description: "The file", content: { "*/*": { schema: z.string().openapi({ format: "binary" }) } } },
-    206: { description: "Part of the file (Range)" },
+    206: {
+      description: "Part of the file (Range)",
+      content: { "*/*": { schema: z.string().openapi({ format: "binary" }) } },
+    },
     304: { description: "Not modified" },
     ...errorResponses(401, 404),
   },

@@ -326,7 +326,11 @@ export async function getSession(ctx: LearnerCtx, id: number) {
   return sessionView(await findSession(ctx, id, ctx.principal.userId));
 }
 
-export type CommitAnswer = { status: 200 | 400 | 409; body: { result: boolean; errorCode: number; detail?: string } };
+/**
+ * The commit's answer. SCORM-level refusals are HTTP 200 with `result: false` (scorm-again reads `result` and
+ * `errorCode`); HTTP errors are kept for authentication and unknown sessions (problem+json).
+ */
+export type CommitAnswer = { status: 200; body: { result: boolean; errorCode: number; detail?: string } };
 
 /** Who commits: a learner (bearer token, current launch) or a launch token (the launch it was issued for). */
 export type Committer = { kind: "learner"; userId: number } | { kind: "token"; token: string };
@@ -367,22 +371,21 @@ export async function commitSession(
   ]);
   const session = sessionRows[0];
   if (!session) throw ApiError.notFound(`SCORM session ${id}`);
-  const fail = (status: 400 | 409, detail: string, code = SCORM_ERRORS.general as number): CommitAnswer => ({
-    status,
+  const fail = (detail: string, code = SCORM_ERRORS.general as number): CommitAnswer => ({
+    status: 200,
     body: { result: false, errorCode: code, detail },
   });
   let parsed: ReturnType<typeof parseCommitBody>;
   try {
     parsed = parseCommitBody(body.text);
   } catch (err) {
-    if (err instanceof CommitBodyError) return fail(400, err.message);
+    if (err instanceof CommitBodyError) return fail(err.message);
     throw err;
   }
   const terminate = parsed.terminate || body.terminateParam || body.contentType.startsWith("text/plain");
   const launch = claims?.lno ?? session.launchCount;
   if (launch !== session.launchCount) {
     return fail(
-      409,
       `This commit belongs to launch ${launch}; the session has been launched again since (launch ${session.launchCount}).`,
     );
   }
@@ -395,7 +398,6 @@ export async function commitSession(
   }
   if (session.terminatedAt) {
     return fail(
-      409,
       "The launch has terminated: launch the module again to continue.",
       session.standard === "scorm2004" ? SCORM_ERRORS.commitAfterTermination2004 : SCORM_ERRORS.general,
     );

@@ -112,7 +112,17 @@ export const UploadQuery = z.object({
   description: z.string().max(5000).optional(),
 });
 
-export const VersionUploadQuery = z.object({});
+export const MediaImportInput = z
+  .strictObject({
+    media_id: z.number().int().positive().openapi({ description: "A zip (`application/zip`) of the media library" }),
+    title: z.string().trim().min(1).max(200).optional(),
+    description: z.string().max(5000).optional(),
+  })
+  .openapi("PackageFromMediaInput");
+
+export const MediaVersionInput = z
+  .strictObject({ media_id: z.number().int().positive() })
+  .openapi("PackageVersionFromMediaInput");
 
 export const PackageUpdate = z
   .strictObject({

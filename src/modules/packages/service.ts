@@ -11,9 +11,10 @@ import { orderBy, type Page } from "../../platform/pagination";
 import { nowIso } from "../../platform/time";
 import { contentModules } from "../content-modules/tables";
 import { createJob } from "../jobs/service";
+import { findMedia } from "../media/service";
 import { onlyIf } from "../progress/service";
 import { UNTITLED } from "./import";
-import { deletePrefix, packagePrefix, uploadKey } from "./storage";
+import { deletePrefix, MEDIA_ZIP_PREFIX, packagePrefix, uploadKey } from "./storage";
 import {
   type PackageRow,
   type PackageStandard,
@@ -112,6 +113,15 @@ async function storeUpload(ctx: TenantContext, input: UploadInput): Promise<{ ke
   return { key, size: input.length };
 }
 
+/** A zip already in the media library (a multipart upload, for packages over 100 MB): read in place. */
+export async function mediaZip(ctx: TenantContext, mediaId: number): Promise<{ key: string; size: number }> {
+  const file = await findMedia(ctx, mediaId);
+  if (file.contentType !== "application/zip") {
+    throw ApiError.validation([{ path: "media_id", message: `Media ${mediaId} is ${file.contentType}, not a zip.` }]);
+  }
+  return { key: MEDIA_ZIP_PREFIX + file.r2Key, size: file.size };
+}
+
 async function startImport(ctx: TenantContext, packageId: number, version: number, setTitle: boolean) {
   const job = await createJob(ctx, IMPORT_JOB, { package_id: packageId, version, set_title: setTitle });
   await ctx.db
@@ -128,8 +138,12 @@ async function startImport(ctx: TenantContext, packageId: number, version: numbe
 }
 
 /** Upload: the zip goes to R2, the package and its version 1 are recorded in one batch, the import is queued. */
-export async function uploadPackage(ctx: AdminCtx, input: UploadInput) {
-  const upload = await storeUpload(ctx, input);
+export async function uploadPackage(
+  ctx: AdminCtx,
+  input: Pick<UploadInput, "title" | "description">,
+  source: UploadInput | { mediaId: number },
+) {
+  const upload = "mediaId" in source ? await mediaZip(ctx, source.mediaId) : await storeUpload(ctx, source);
   const now = nowIso();
   const title = input.title?.trim() || UNTITLED;
   const [inserted] = await ctx.db.batch([
@@ -157,9 +171,9 @@ export async function uploadPackage(ctx: AdminCtx, input: UploadInput) {
 }
 
 /** A new version replaces the content once it imports; learners keep the current version until then. */
-export async function uploadVersion(ctx: AdminCtx, packageId: number, input: UploadInput) {
+export async function uploadVersion(ctx: AdminCtx, packageId: number, source: UploadInput | { mediaId: number }) {
   await findPackage(ctx, packageId);
-  const upload = await storeUpload(ctx, input);
+  const upload = "mediaId" in source ? await mediaZip(ctx, source.mediaId) : await storeUpload(ctx, source);
   const now = nowIso();
   const where = and(eq(packages.tenantId, ctx.tenantId), eq(packages.id, packageId));
   try {
@@ -181,7 +195,7 @@ export async function uploadVersion(ctx: AdminCtx, packageId: number, input: Upl
       ),
     ]);
   } catch (err) {
-    await ctx.env.PACKAGES.delete(upload.key).catch(() => {});
+    if (!upload.key.startsWith(MEDIA_ZIP_PREFIX)) await ctx.env.PACKAGES.delete(upload.key).catch(() => {});
     throw err;
   }
   const pkg = await findPackage(ctx, packageId);
@@ -376,7 +390,8 @@ export async function deletePackage(ctx: AdminCtx, id: number) {
   ctx.defer(
     Promise.all([
       deletePrefix(ctx.env.PACKAGES, packagePrefix(ctx.tenantId, id)),
-      ctx.env.PACKAGES.delete(versions.map((v) => v.zipKey)),
+      // Zips uploaded here go with the package; media-library zips stay in the library.
+      ctx.env.PACKAGES.delete(versions.map((v) => v.zipKey).filter((k) => !k.startsWith(MEDIA_ZIP_PREFIX))),
     ]),
   );
 }

@@ -68,3 +68,18 @@ export async function deletePrefix(bucket: R2Bucket, prefix: string) {
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
 }
+
+/**
+ * A zip uploaded through the media library (multipart, for large packages) is read where it is: its key in the
+ * version row is `media:<media key>`.
+ */
+export const MEDIA_ZIP_PREFIX = "media:";
+
+export function zipSource(
+  env: { PACKAGES: R2Bucket; MEDIA: R2Bucket },
+  zipKey: string,
+): { bucket: R2Bucket; key: string } {
+  return zipKey.startsWith(MEDIA_ZIP_PREFIX)
+    ? { bucket: env.MEDIA, key: zipKey.slice(MEDIA_ZIP_PREFIX.length) }
+    : { bucket: env.PACKAGES, key: zipKey };
+}

@@ -212,7 +212,7 @@ mediaRouter.openapi(
     request: { params: PartParams, body: binaryBody("The part's bytes") },
     responses: {
       200: jsonResponse(PartReceipt, "The part was stored"),
-      ...errorResponses(401, 403, 404, 413, 415),
+      ...errorResponses(401, 403, 404, 409, 413, 415),
       411: problem("`Content-Length` is missing"),
     },
   }),
@@ -255,10 +255,11 @@ mediaRouter.openapi(
     operationId: "abortMediaUpload",
     tags,
     summary: "Abort a multipart upload",
-    description: "Drops the parts sent so far (R2 multipart abort) and releases the reserved quota.",
+    description:
+      "Drops the parts sent so far (R2 multipart abort) and releases the reserved quota. A completed upload cannot be aborted (409): delete the file instead.",
     ...adminAccess("media:write"),
     request: { params: UploadIdParam },
-    responses: { 204: { description: "Aborted" }, ...errorResponses(401, 403, 404) },
+    responses: { 204: { description: "Aborted" }, ...errorResponses(401, 403, 404, 409) },
   }),
   async (c) => {
     await service.abortUpload(adminContext(c), c.req.valid("param").upload_id);

@@ -145,7 +145,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
     },
     // File uploads stream their bodies to R2 under their own limits (src/modules/media, src/modules/packages).
     (c, next) =>
-      isMediaUpload(c.req.method, c.req.path) || isPackageUpload(c.req.method, c.req.path) ? next() : jsonBodyLimit(c, next),
+      isMediaUpload(c.req.method, c.req.path) || isPackageUpload(c.req.method, c.req.path)
+        ? next()
+        : jsonBodyLimit(c, next),
   );
   // The events a write recorded go to EVENTS after the response (DESIGN.md section 7).
   app.use("/v1/*", sendEventsAfterWrites);

@@ -9,7 +9,7 @@
  * Reads (lists, replays) and thread creation run in the Worker. Each write is one D1 batch (a fixed number of
  * statements) after one read batch.
  */
-import { and, asc, desc, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { LearnerPrincipal, TenantContext } from "../../platform/auth";
 import { inList } from "../../platform/db";
@@ -414,10 +414,20 @@ export async function deleteThread(ctx: TenantContext, id: number) {
 
 // ---- reading posts -------------------------------------------------------------------------------------------------
 
-const postColumns = { post: discussionPosts, authorName: users.name, authorKind: users.kind };
+/**
+ * Posts with their author's name and kind, read by primary key per row (a join lets SQLite choose to scan the
+ * users table of every academy when its statistics say it is small).
+ */
+const postColumns = {
+  post: discussionPosts,
+  authorName: sql<string>`coalesce((SELECT name FROM users WHERE users.id = ${discussionPosts.authorId}), '')`,
+  authorKind: sql<
+    "staff" | "learner"
+  >`coalesce((SELECT kind FROM users WHERE users.id = ${discussionPosts.authorId}), 'learner')`,
+};
 
 function postsWithAuthors(ctx: TenantContext) {
-  return ctx.db.select(postColumns).from(discussionPosts).innerJoin(users, eq(users.id, discussionPosts.authorId));
+  return ctx.db.select(postColumns).from(discussionPosts);
 }
 
 export interface PostListQuery {
@@ -541,10 +551,16 @@ export function mentionedIds(body: string): number[] {
 
 /** The academy's active users among `ids` (learners or staff): mentions of anyone else are dropped. */
 function mentionRead(ctx: TenantContext, ids: number[]) {
-  return ctx.db
-    .select({ id: users.id })
-    .from(users)
-    .where(and(eq(users.tenantId, ctx.tenantId), inList(users.id, ids.length ? ids : [0]), eq(users.status, "active")));
+  return (
+    ctx.db
+      .select({ id: users.id })
+      .from(users)
+      // At most MAX_MENTIONS bound ids: `IN (?, ...)` on the primary key is a search per id whatever the planner's
+      // statistics (a json_each list lets it scan a small users table).
+      .where(
+        and(eq(users.tenantId, ctx.tenantId), inArray(users.id, ids.length ? ids : [0]), eq(users.status, "active")),
+      )
+  );
 }
 
 /**
@@ -604,9 +620,12 @@ export async function createPost(ctx: TenantContext, m: Member, input: PostInput
   const mentions = mentionedIds(input.body);
   const [threadRows, parentRows, mentionRows, instructorRows] = await ctx.db.batch([
     ctx.db
-      .select({ thread: discussionThreads, settings: contentModules.settings })
+      .select({
+        thread: discussionThreads,
+        // The module's settings by primary key (no join: see postColumns).
+        settings: sql<string | null>`(SELECT settings FROM modules WHERE modules.id = ${discussionThreads.moduleId})`,
+      })
       .from(discussionThreads)
-      .leftJoin(contentModules, eq(contentModules.id, discussionThreads.moduleId))
       .where(threadKey(ctx, m.threadId))
       .limit(1),
     ctx.db
@@ -652,7 +671,11 @@ export async function createPost(ctx: TenantContext, m: Member, input: PostInput
   const now = nowIso();
   const seq = lastSeqOf(ctx, thread.id);
   const newPost = sql`(SELECT id FROM discussion_posts WHERE tenant_id = ${t} AND thread_id = ${thread.id} AND seq = ${seq})`;
-  const settings = (found.settings ?? {}) as { min_posts?: number; min_replies?: number; graded?: boolean };
+  const settings = (found.settings ? JSON.parse(found.settings) : {}) as {
+    min_posts?: number;
+    min_replies?: number;
+    graded?: boolean;
+  };
   const counted = thread.placementId !== null && m.kind === "learner";
   const statements: BatchItem<"sqlite">[] = [
     bumpSeq(ctx, thread.id, now, true),

@@ -325,6 +325,9 @@ describe("statements: validation (ADL conformance cases)", () => {
     ["context language not a tag", { actor, verb, object, context: { language: "english!" } }],
     ["timestamp not ISO 8601", { actor, verb, object, timestamp: "yesterday" }],
     ["timestamp with -00:00 offset", { actor, verb, object, timestamp: "2024-01-01T00:00:00-00:00" }],
+    ["timestamp with -00 offset", { actor, verb, object, timestamp: "2008-09-15T15:53:00.601-00" }],
+    ["timestamp with -0000 offset", { actor, verb, object, timestamp: "2008-09-15T15:53:00.601-0000" }],
+    ["timestamp as a US date", { actor, verb, object, timestamp: "01/011/2015" }],
     ["timestamp with month 13", { actor, verb, object, timestamp: "2024-13-01T00:00:00Z" }],
     ["version 0.95", { actor, verb, object, version: "0.95" }],
     [

@@ -50,7 +50,7 @@ export function isTimestamp(value: unknown): value is string {
   if (typeof value !== "string") return false;
   const m = TIMESTAMP.exec(value);
   if (!m) return false;
-  if (/^-00:?00$/.test(m[8])) return false;
+  if (/^-00(:?00)?$/.test(m[8])) return false;
   const [month, day, hour, minute, second] = [m[2], m[3], m[4], m[5], m[6]].map(Number);
   return month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 && second <= 60;
 }

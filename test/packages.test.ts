@@ -14,6 +14,7 @@ import { signPlayerToken } from "../src/modules/packages/player";
 import { versionPrefix } from "../src/modules/packages/storage";
 import { type ApiResponse, api, expectProblem, expectStatus } from "./helpers/api";
 import { createTenant, keyWithout, learnerSession, type TestTenant, unique } from "./helpers/factories";
+import { runQueue } from "./helpers/webhooks";
 
 type Learner = Awaited<ReturnType<typeof learnerSession>>;
 
@@ -768,6 +769,31 @@ describe("bad zips are refused with a reason and leave nothing behind", () => {
       launch_path: "lesson/index.html?lang=en",
     });
     expect(pkg.body.failure_reason).toMatch(/no manifest/);
+  });
+});
+
+describe("the import runs in the JOBS consumer", () => {
+  it("succeeds the job for a good zip and fails it with the package's reason for a bad one", async () => {
+    const t = await createTenant();
+    const good = await uploadZip(t, scorm2004Zip());
+    const bad = await uploadZip(t, zipSync({ "imsmanifest.xml": strToU8(MANIFEST_12), "other.html": html("x") }));
+    expectStatus(good, 201);
+    expectStatus(bad, 201);
+    // The consumer as the queue runs it (a message that was already consumed is skipped: jobs are idempotent).
+    const run = await runQueue("lectern-jobs", [
+      { body: { job_id: good.body.job_id, tenant_id: t.id } },
+      { body: { job_id: bad.body.job_id, tenant_id: t.id } },
+    ]);
+    expect(run.acked).toEqual([true, true]);
+    const goodJob = await api("GET", `/v1/admin/jobs/${good.body.job_id}`, { token: t.key });
+    expect(goodJob.body).toMatchObject({ kind: "package.import", status: "succeeded" });
+    expect(goodJob.body.result).toMatchObject({ package_id: good.body.id });
+    const badJob = await api("GET", `/v1/admin/jobs/${bad.body.job_id}`, { token: t.key });
+    expect(badJob.body).toMatchObject({ kind: "package.import", status: "failed" });
+    expect(badJob.body.error).toMatch(/missing from the zip: lesson\/index\.html/);
+    const pkg = await api("GET", `/v1/admin/packages/${bad.body.id}`, { token: t.key });
+    expect(pkg.body).toMatchObject({ status: "failed", failure_reason: badJob.body.error });
+    expect((await api("GET", `/v1/admin/packages/${good.body.id}`, { token: t.key })).body.status).toBe("ready");
   });
 });
 

@@ -433,6 +433,35 @@ describe("statements: validation (ADL conformance cases)", () => {
   });
 });
 
+describe("xAPI 2.0.0 requests", () => {
+  it("accept 2.0's contextAgents and contextGroups (and only with a 2.0 header); related_agents finds them", async () => {
+    const coach = { objectType: "Agent", mbox: `mailto:${unique("coach")}@example.com` };
+    const s = statement({
+      context: {
+        contextAgents: [
+          { objectType: "contextAgent", agent: coach, relevantTypes: ["http://example.com/types/coach"] },
+        ],
+        contextGroups: [{ objectType: "contextGroup", group: { objectType: "Group", member: [coach] } }],
+      },
+    });
+    expect400(await post(s));
+    const v2 = await xapi("POST", "/xapi/statements", { auth: cred.basic, json: s, version: "2.0.0" });
+    expect(v2.status, v2.text).toBe(200);
+    expect(v2.headers.get("x-experience-api-version")).toBe("2.0.0");
+    const back = await xapi("GET", `/xapi/statements?${q({ statementId: v2.body[0] })}`, {
+      auth: cred.basic,
+      version: "2.0.0",
+    });
+    expect(back.body.version).toBe("2.0.0");
+    const related = await get({ agent: coach, related_agents: true });
+    expect(related.body.statements.map((x: { id: string }) => x.id)).toEqual([v2.body[0]]);
+    const bad = { ...s, context: { contextAgents: [{ objectType: "contextAgent", agent: { name: "no ifi" } }] } };
+    expect((await xapi("POST", "/xapi/statements", { auth: cred.basic, json: bad, version: "2.0.0" })).status).toBe(
+      400,
+    );
+  });
+});
+
 describe("statements: voiding", () => {
   it("voids a statement: gone from id and filters, reachable by voidedStatementId; the voiding one is listed", async () => {
     const activity = `http://example.com/activities/${unique("void")}`;

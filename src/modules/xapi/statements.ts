@@ -149,7 +149,8 @@ export async function storeStatements(
   const list = Array.isArray(input) ? input : [input];
   if (list.length === 0) throw bad("The batch is empty.");
   if (list.length > MAX_BATCH) throw new ApiError(413, `Send at most ${MAX_BATCH} statements per request.`);
-  const errors = list.flatMap((s, i) => validateStatement(s, Array.isArray(input) ? String(i) : ""));
+  const v2 = ctx.version.startsWith("2.");
+  const errors = list.flatMap((s, i) => validateStatement(s, Array.isArray(input) ? String(i) : "", v2));
   if (errors.length > 0) throw bad("The statement does not conform to xAPI; see `errors`.", errors);
   const statements = list as Json[];
 

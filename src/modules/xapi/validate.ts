@@ -58,6 +58,9 @@ export function isTimestamp(value: unknown): value is string {
 class Checker {
   readonly errors: FieldError[] = [];
 
+  /** xAPI 2.0.0 requests may use 2.0's additions (context agents and groups). */
+  constructor(readonly v2 = false) {}
+
   fail(path: string, message: string) {
     if (this.errors.length < 50) this.errors.push({ path: path || "(statement)", message });
   }
@@ -304,8 +307,42 @@ class Checker {
       "language",
       "statement",
       "extensions",
+      ...(this.v2 ? ["contextAgents", "contextGroups"] : []),
     ]);
     if (value.registration !== undefined) this.uuid(value.registration, join(path, "registration"));
+    for (const [key, type, field] of [
+      ["contextAgents", "contextAgent", "agent"],
+      ["contextGroups", "contextGroup", "group"],
+    ] as const) {
+      if (value[key] === undefined) continue;
+      const p = join(path, key);
+      const list = value[key];
+      if (!Array.isArray(list)) {
+        this.fail(p, `Must be an array of ${type} objects.`);
+        continue;
+      }
+      for (const [i, item] of list.entries()) {
+        const ip = join(p, String(i));
+        if (!this.object(item, ip)) continue;
+        this.keys(item, ip, ["objectType", field, "relevantTypes"]);
+        if (item.objectType !== type) this.fail(join(ip, "objectType"), `Must be \`${type}\`.`);
+        if (field === "agent") {
+          if (this.object(item.agent, join(ip, "agent"))) {
+            if (item.agent.objectType !== undefined && item.agent.objectType !== "Agent")
+              this.fail(join(ip, "agent.objectType"), "Must be `Agent`.");
+            else this.agent(item.agent, join(ip, "agent"));
+          }
+        } else if (this.object(item.group, join(ip, "group"))) {
+          if (item.group.objectType !== "Group") this.fail(join(ip, "group.objectType"), "Must be `Group`.");
+          else this.group(item.group, join(ip, "group"));
+        }
+        if (item.relevantTypes !== undefined) {
+          if (!Array.isArray(item.relevantTypes) || item.relevantTypes.length === 0)
+            this.fail(join(ip, "relevantTypes"), "Must be a non-empty array of IRIs.");
+          else for (const [j, t] of item.relevantTypes.entries()) this.iri(t, join(ip, `relevantTypes.${j}`));
+        }
+      }
+    }
     if (value.instructor !== undefined) this.actor(value.instructor, join(path, "instructor"));
     if (value.team !== undefined) {
       const p = join(path, "team");
@@ -430,8 +467,8 @@ export function isJson(value: unknown): value is Json {
 }
 
 /** The problems of one statement (empty when valid). `path` prefixes each error (`0.actor.mbox`). */
-export function validateStatement(statement: unknown, path = ""): FieldError[] {
-  const checker = new Checker();
+export function validateStatement(statement: unknown, path = "", v2 = false): FieldError[] {
+  const checker = new Checker(v2);
   if (checker.object(statement, path)) checker.statement(statement, path);
   return checker.errors;
 }
@@ -488,7 +525,11 @@ export function statementTerms(statement: Json): [TermKind, string][] {
   const related = (s: Json) => {
     const o = s.object as Json;
     const ctx = isJson(s.context) ? s.context : {};
-    for (const a of [s.actor, ctx.instructor, ctx.team, s.authority])
+    const contextActors = [
+      ...(Array.isArray(ctx.contextAgents) ? ctx.contextAgents.map((c) => (isJson(c) ? c.agent : undefined)) : []),
+      ...(Array.isArray(ctx.contextGroups) ? ctx.contextGroups.map((c) => (isJson(c) ? c.group : undefined)) : []),
+    ];
+    for (const a of [s.actor, ctx.instructor, ctx.team, s.authority, ...contextActors])
       for (const k of actorKeys(a, true)) add("related_agent", k);
     const type = o.objectType ?? "Activity";
     if (type === "Agent" || type === "Group") for (const k of actorKeys(o, true)) add("related_agent", k);

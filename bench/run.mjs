@@ -101,9 +101,9 @@ async function availablePaths(url) {
 }
 
 /** The bulk xAPI loader (lib/seed.mjs XAPI), when the xAPI module's table exists in this source tree. */
-async function xapiTable(config, persistTo) {
+async function xapiTable(config, persistTo, template) {
   const rows = (await d1Json(config, persistTo, "SELECT name FROM sqlite_master WHERE type = 'table'"))[0].results;
-  return XAPI && rows.some((r) => r.name === XAPI.table) ? XAPI : null;
+  return template.seeded.xapi?.templateId && rows.some((r) => r.name === XAPI.table) ? XAPI : null;
 }
 
 /**
@@ -140,10 +140,10 @@ async function runSize(size, sourceDir, baseline, template) {
     workDir: dir,
     seeded,
     size,
-    xapiTable: await xapiTable(config, persistTo),
+    xapiTable: await xapiTable(config, persistTo, template),
   });
   log(`bulk loaded in ${bulk.seconds} s; starting Lectern on the seeded state`);
-  worker = await startWorker({
+  const worker = await startWorker({
     config,
     persistTo,
     readyPath: "/v1/ping",
@@ -271,7 +271,12 @@ async function main() {
   } catch (err) {
     log(`wrangler check startup failed: ${String(err.message).slice(0, 200)}`);
   }
-  const baseline = await startWorker({ config: join(REPO, "bench/baseline/wrangler.toml"), name: "baseline" });
+  // Started from a copy, so wrangler's .wrangler/ scratch directory stays out of the source tree.
+  cpSync(join(REPO, "bench/baseline"), join(workDir, "baseline"), {
+    recursive: true,
+    filter: (src) => !src.includes(".wrangler"),
+  });
+  const baseline = await startWorker({ config: join(workDir, "baseline/wrangler.toml"), name: "baseline" });
   log(`baseline Worker up in ${baseline.startupMs} ms`);
   const runs = [];
   try {

@@ -168,7 +168,7 @@ export function markdown(result) {
             ? `: statuses ${JSON.stringify(s.status_codes ?? {})}, ${s.errors} errors`
             : "";
         lines.push(
-          `| ${s.name} | ${s.kind}${s.hot ? " (hot)" : ""} | ${fmt(s.rps)}${extra} | ${fmt(s.p50_ms)} | ${fmt(s.p99_ms)} | ${fmt(s.baseline?.rps)} | ${pct(s.ratio_rps)} | ${fmt(s.ratio_p99, 2)}x | ${s.status}${bad} |`,
+          `| ${s.name} | ${s.kind}${s.hot ? " (hot)" : ""} | ${fmt(s.rps)}${extra} | ${fmt(s.p50_ms)} | ${fmt(s.p99_ms)} | ${fmt(s.baseline?.rps)} | ${pct(s.ratio_rps)} | ${s.ratio_p99 === undefined ? "-" : `${fmt(s.ratio_p99, 2)}x`} | ${s.status}${bad} |`,
         );
       }
     }

@@ -6,6 +6,8 @@
 //
 // kinds: "read" (in the growth table; `hot` ones carry the hot-read budget), "write", "rate" (custom unit).
 
+import { XAPI_VERB, xapiStatement } from "./seed.mjs";
+
 const json = { "content-type": "application/json" };
 const tenantHeader = { "x-tenant": "bench" };
 
@@ -255,25 +257,84 @@ export const SCENARIOS = [
     name: "xAPI statements POST (50)",
     kind: "write",
     unit: "statements/s",
-    what: "POST /xapi/statements with a batch of 50 statements",
-    requires: ["/xapi/statements"],
-    pending: "the xAPI module's endpoints are not committed yet",
+    what:
+      "POST /xapi/statements (HTTP Basic, LRS credential) with 50 new statements per request, 50 agents and " +
+      "activities each (rate = req/s x 50)",
+    requires: ["/v1/admin/lrs-credentials"],
+    needs: xapiSeeded,
+    load: (ctx) => {
+      let n = 0;
+      return {
+        requests: [
+          {
+            method: "POST",
+            setupRequest: (req) => {
+              const batch = Array.from({ length: 50 }, () => {
+                n++;
+                return xapiStatement(`p${n % 5000}@bench.test`, `https://bench.test/activities/p${n % 100}`);
+              });
+              return { ...req, path: "/xapi/statements", headers: xapiHeaders(ctx), body: JSON.stringify(batch) };
+            },
+          },
+        ],
+      };
+    },
   },
   {
     name: "xAPI statements GET filtered",
     kind: "read",
-    what: "GET /xapi/statements?agent=...&verb=...&since=... at 1M stored statements",
-    requires: ["/xapi/statements"],
-    pending: "the xAPI module's endpoints are not committed yet",
+    what:
+      "GET /xapi/statements?agent=..&verb=..&activity=..&since=..&limit=20: one agent's statements about one " +
+      "activity among the size's statements (1,000 agents, 100 activities)",
+    requires: ["/v1/admin/lrs-credentials"],
+    needs: xapiSeeded,
+    load: (ctx) => {
+      let n = 0;
+      return {
+        requests: [
+          {
+            method: "GET",
+            setupRequest: (req) => {
+              n++;
+              const params = new URLSearchParams({
+                agent: JSON.stringify({ mbox: `mailto:x${n % 1000}@bench.test` }),
+                verb: XAPI_VERB,
+                activity: `https://bench.test/activities/${n % 100}`,
+                since: "2000-01-01T00:00:00Z",
+                limit: "20",
+              });
+              return { ...req, path: `/xapi/statements?${params}`, headers: xapiHeaders(ctx) };
+            },
+          },
+        ],
+      };
+    },
   },
   {
     name: "media download with Range",
     kind: "read",
-    what: "GET a media file from R2 with Range: bytes=0-65535 (206)",
-    requires: ["/v1/learner/media/{id}"],
-    pending: "the media module's endpoints are not committed yet",
+    what:
+      "GET /media/{tenant_id}/{id}/{name}?expires=..&signature=.. (a signed URL, no credential) of a 1 MiB PDF " +
+      "with Range: bytes=0-65535: 206 with 64 KiB streamed from R2",
+    requires: ["/media/{tenant_id}/{id}/{name}", "/v1/admin/media/{id}/download-url"],
+    needs: (ctx) =>
+      ctx.seeded.media?.path
+        ? null
+        : `the bench file could not be seeded: ${ctx.seeded.media?.error ?? "no media API"}`,
+    load: (ctx) => ({
+      requests: [{ method: "GET", path: ctx.seeded.media.path, headers: { range: "bytes=0-65535" } }],
+    }),
   },
 ];
+
+function xapiSeeded(ctx) {
+  const xapi = ctx.seeded.xapi;
+  return xapi?.auth ? null : `the LRS could not be seeded: ${xapi?.error ?? "no xAPI module in this build"}`;
+}
+
+function xapiHeaders(ctx) {
+  return { ...json, authorization: ctx.seeded.xapi.auth, "x-experience-api-version": "1.0.3" };
+}
 
 function quizSeeded(ctx) {
   const quiz = ctx.seeded.quiz;

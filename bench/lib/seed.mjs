@@ -23,11 +23,6 @@ const SECTIONS = 3;
 const PER_SECTION = 10;
 const COMPLETED = 10;
 export const PASSWORD = "bench-Password-1234";
-/**
- * Bulk xAPI statements: `{ table, sql({ tenantId, count, userBase, learners, seeded }) }` once the xAPI module's
- * table is committed; null until then (the size tables then say 0 statements).
- */
-export const XAPI = null;
 
 export function client(baseUrl) {
   return async function call(method, path, { token, body, headers = {}, expect = [200, 201] } = {}) {
@@ -109,6 +104,8 @@ export async function seedApi(baseUrl, platformToken) {
     await call("POST", `/v1/learner/courses/${course.id}/modules/${placement}/launch`, { token: learnerToken });
     await call("POST", `/v1/learner/courses/${course.id}/modules/${placement}/complete`, { token: learnerToken });
   }
+  const media = await seedMedia(baseUrl, call, key);
+  const xapi = await seedXapi(baseUrl, call, key);
   let quiz = null;
   try {
     quiz = await seedQuiz(call, key);
@@ -117,6 +114,8 @@ export async function seedApi(baseUrl, platformToken) {
     quiz = { error: String(err.message ?? err).slice(0, 300) };
   }
   return {
+    xapi,
+    media,
     quiz,
     tenantId: tenant.id,
     tenantSlug: tenant.slug,
@@ -157,6 +156,101 @@ async function seedQuiz(call, key) {
   await call("POST", `/v1/admin/courses/${course.id}/publish`, { token: key });
   return { moduleId: module.id, courseId: course.id, placementId: placement.id };
 }
+
+/**
+ * A 1 MiB PDF in the media library and a signed download URL valid for a day (path and query, origin dropped),
+ * when the media module is in this build (null otherwise, or `{ error }`).
+ */
+async function seedMedia(baseUrl, call, key) {
+  try {
+    const probe = await call("GET", "/v1/admin/media/types", { token: key, expect: [200, 404] });
+    if (!probe) return null;
+    const bytes = Buffer.alloc(1024 * 1024, 0x20);
+    bytes.write("%PDF-1.4\n", 0, "latin1");
+    const res = await fetch(`${baseUrl}/v1/admin/media?name=bench.pdf`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${key}`,
+        "content-type": "application/pdf",
+        "content-length": String(bytes.length),
+      },
+      body: bytes,
+    });
+    const file = await res.json();
+    if (res.status !== 201) throw new Error(`upload: ${res.status} ${JSON.stringify(file).slice(0, 300)}`);
+    const signed = await call("POST", `/v1/admin/media/${file.id}/download-url`, {
+      token: key,
+      body: { expires_in: 86_400 },
+    });
+    const url = new URL(signed.url);
+    return { id: file.id, path: url.pathname + url.search, size: bytes.length };
+  } catch (err) {
+    return { error: String(err.message ?? err).slice(0, 300) };
+  }
+}
+
+export const XAPI_VERB = "http://adlnet.gov/expapi/verbs/completed";
+const XAPI_TEMPLATE_EMAIL = "xapi-template@bench.test";
+const XAPI_TEMPLATE_ACTIVITY = "https://bench.test/activities/template";
+
+/** One xAPI statement (as the scenarios and the template use): actor i, activity j, the `completed` verb. */
+export function xapiStatement(email, activity) {
+  return {
+    actor: { objectType: "Agent", name: "Bench learner", mbox: `mailto:${email}` },
+    verb: { id: XAPI_VERB, display: { "en-US": "completed" } },
+    object: { objectType: "Activity", id: activity, definition: { name: { "en-US": "Bench activity" } } },
+    result: { completion: true, success: true, score: { scaled: 0.9 } },
+  };
+}
+
+/**
+ * An LRS credential (HTTP Basic) and one statement stored through /xapi/statements: the template the bulk loader
+ * copies. null when the xAPI module is not in this build, `{ error }` when seeding failed.
+ */
+async function seedXapi(baseUrl, call, key) {
+  try {
+    const probe = await call("GET", "/v1/admin/lrs-credentials?per_page=1", { token: key, expect: [200, 404] });
+    if (!probe || !Array.isArray(probe.data)) return null;
+    const credential = await call("POST", "/v1/admin/lrs-credentials", { token: key, body: { name: "Bench" } });
+    const auth = `Basic ${Buffer.from(`${credential.key}:${credential.secret}`).toString("base64")}`;
+    const res = await fetch(`${baseUrl}/xapi/statements`, {
+      method: "POST",
+      headers: { authorization: auth, "content-type": "application/json", "x-experience-api-version": "1.0.3" },
+      body: JSON.stringify(xapiStatement(XAPI_TEMPLATE_EMAIL, XAPI_TEMPLATE_ACTIVITY)),
+    });
+    const ids = await res.json();
+    if (res.status !== 200)
+      throw new Error(`POST /xapi/statements: ${res.status} ${JSON.stringify(ids).slice(0, 300)}`);
+    return { auth, templateId: ids[0] };
+  } catch (err) {
+    return { error: String(err.message ?? err).slice(0, 300) };
+  }
+}
+
+/**
+ * Bulk statements: copies of the template statement (and its filter terms) for `count` statements spread over
+ * 1,000 agents and 100 activities, stored before the template (stored_us counts down from it, 1 ms apart).
+ */
+export const XAPI = {
+  table: "xapi_statements",
+  sql({ tenantId, count, seeded }) {
+    const t = tenantId;
+    const tpl = `(SELECT stored_us FROM xapi_statements WHERE tenant_id = ${t} AND statement_id = '${seeded.xapi.templateId}')`;
+    const swap = (expr) =>
+      `replace(replace(${expr}, '${XAPI_TEMPLATE_EMAIL}', 'x' || (i % 1000) || '@bench.test'), '${XAPI_TEMPLATE_ACTIVITY}', 'https://bench.test/activities/' || (i % 100))`;
+    const id = `printf('%08x-0000-4000-8000-%012x', i, i)`;
+    const gen = `WITH RECURSIVE g(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM g WHERE i < ${count - 1})`;
+    return `${gen}
+INSERT INTO xapi_statements (tenant_id, statement_id, stored_us, verb_id, registration, ref_id, voided, statement, credential_id)
+SELECT ${t}, ${id}, s.stored_us - (${count} - i) * 1000, s.verb_id, s.registration, s.ref_id, 0,
+  replace(${swap("s.statement")}, s.statement_id, ${id}), s.credential_id
+FROM g, xapi_statements s WHERE s.tenant_id = ${t} AND s.statement_id = '${seeded.xapi.templateId}';
+${gen}
+INSERT OR IGNORE INTO xapi_statement_terms (tenant_id, kind, value, stored_us)
+SELECT ${t}, tt.kind, ${swap("tt.value")}, tt.stored_us - (${count} - i) * 1000
+FROM g, xapi_statement_terms tt WHERE tt.tenant_id = ${t} AND tt.stored_us = ${tpl};`;
+  },
+};
 
 export async function login(call, email) {
   const session = await call("POST", "/v1/learner/auth/login", {

@@ -148,6 +148,13 @@ export async function startWorker({ config, persistTo, readyPath = "/", name, lo
 
 /** Workers this process started: stopped (their whole process group) if the bench is interrupted. */
 const running = new Set();
+process.once("exit", () => {
+  for (const child of running) {
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {}
+  }
+});
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.once(signal, () => {
     for (const child of running) {

@@ -616,6 +616,22 @@ describe("discussions", () => {
       c.ws.close(1000);
     });
 
+    it("limits the writes of one socket (an error frame, the socket stays open)", async () => {
+      const thread = await ok(
+        await post(t, "/v1/admin/discussions", { course_id: course.courseId, title: "Flood" }),
+        201,
+      );
+      const target = await ok(await write(b, thread.id, { body: "React to me" }), 201);
+      const c = await connect(live(thread.id), a.token);
+      for (let i = 0; i < 31; i++) c.send({ type: "react", post_id: target.id, emoji: "tada", ref: `r${i}` });
+      const [limited] = await c.until((f) => f.type === "error" && f.code === "rate-limited");
+      expect(limited).toMatchObject({ status: 429, retry_after: expect.any(Number) });
+      await c.until((f) => f.type === "ack", 30);
+      c.send({ type: "ping", ref: "still" });
+      await c.until((f) => f.type === "pong" && f.ref === "still");
+      c.ws.close(1000);
+    });
+
     it("replays what a reconnecting client missed with ?since", async () => {
       const thread = await ok(
         await post(t, "/v1/admin/discussions", { course_id: course.courseId, title: "Since" }),

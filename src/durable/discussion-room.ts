@@ -47,6 +47,9 @@ export type RoomOp =
 
 /** Replays longer than this ask the client to reload the thread over REST. */
 const MAX_REPLAY = 500;
+/** Writes one socket may send per window (REST writes have the academy's per-credential limit instead). */
+const SOCKET_WRITES = 30;
+const SOCKET_WINDOW_MS = 10_000;
 
 /**
  * One object per discussion thread (DESIGN.md section 6), named `<tenant id>:<thread id>`.
@@ -61,6 +64,9 @@ const MAX_REPLAY = 500;
  * connect is decided by the Worker before the upgrade reaches the room (docs/discussions.md).
  */
 export class DiscussionRoom extends DurableObject<Env> {
+  /** Writes per socket in the current window (memory only: a woken room starts counting again). */
+  #writes = new WeakMap<WebSocket, { start: number; count: number }>();
+
   /** The tail of the queue of writes: each write starts when the previous one has finished. */
   #tail: Promise<unknown> = Promise.resolve();
 
@@ -300,6 +306,16 @@ export class DiscussionRoom extends DurableObject<Env> {
     }
     const msg = parsed.data;
     if (msg.type === "ping") return send(ws, { type: "pong", ref: msg.ref ?? null });
+    const now = Date.now();
+    const window = this.#writes.get(ws);
+    if (!window || now - window.start >= SOCKET_WINDOW_MS) this.#writes.set(ws, { start: now, count: 1 });
+    else if (++window.count > SOCKET_WRITES) {
+      const retryAfter = Math.ceil((window.start + SOCKET_WINDOW_MS - now) / 1000);
+      return send(ws, {
+        ...errorFrame(msg.ref, 429, "rate-limited", `At most ${SOCKET_WRITES} writes per 10 seconds per socket.`),
+        retry_after: retryAfter,
+      });
+    }
     const op: RoomOp =
       msg.type === "post"
         ? {

@@ -163,6 +163,14 @@ beforeAll(async () => {
   targets.set(`/v1/admin/discussions/${thread.body.id}/posts`, String(threadPost.body.id));
   targets.set("/v1/learner/discussions", "999999");
   targets.set("/v1/learner/discussions/999999/posts", "999999");
+  // Quizzes: a quiz module for its admin paths; attempts are validated before they are looked up (a made-up id).
+  const quiz = await api("POST", "/v1/admin/modules", { token: academy.key, body: { type: "quiz", name: unique("ma") } });
+  expect(quiz.status, quiz.text).toBe(201);
+  targets.set("/v1/admin/quizzes", String(quiz.body.id));
+  targets.set("/v1/admin/attempts", "999999");
+  targets.set("/v1/learner/quizzes", "999999");
+  targets.set("/v1/learner/attempts", "999999");
+  targets.set("/v1/learner/attempts/999999/answers", "999999");
   const instructor = await roleId(academy, "instructor");
   const client = await api("POST", "/v1/admin/api-clients", { token: academy.key, body: { name: unique("ma") } });
   const modules: number[] = [];

@@ -14,6 +14,7 @@ import {
   QuestionBulkDelete,
   QuestionBulkDeleted,
   QuestionCreate,
+  QuestionCreateFields,
   QuestionForceQuery,
   QuestionList,
   QuestionListQuery,
@@ -25,6 +26,7 @@ import * as service from "./service";
 
 const tags = ["Questions"];
 export const questionsRouter = createRouter();
+questionsRouter.openAPIRegistry.register("QuestionCreateFields", QuestionCreateFields);
 
 questionsRouter.openapi(
   createRoute({

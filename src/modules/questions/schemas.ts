@@ -156,6 +156,35 @@ function createVariant<T extends QuestionType>(type: T) {
     .openapi(`${pascal(type)}QuestionCreate`);
 }
 
+/** Every answer-key field of every type, optional: PATCH merges them into the question and validates the result. */
+const keyFieldsOptional = Object.fromEntries(
+  Object.values(KEY_SHAPES).flatMap((shape) =>
+    Object.entries(shape).map(([k, s]) => [k, (s as z.ZodType).optional()] as const),
+  ),
+) as Record<string, z.ZodOptional<z.ZodType>>;
+
+/**
+ * The fields a create body may have, whatever its type (documented once with `allOf` next to the per-type
+ * variants): `essay` first, the one type whose key fields all have defaults.
+ */
+export const QuestionCreateFields = z
+  .strictObject({
+    type: z.enum(["essay", ...QUESTION_TYPES.filter((t) => t !== "essay")] as [QuestionType, ...QuestionType[]]),
+    title: commonWritable.title,
+    content: commonWritable.content.optional(),
+    media_ids: commonWritable.media_ids.optional(),
+    hint: commonWritable.hint.optional(),
+    explanation: commonWritable.explanation.optional(),
+    points: commonWritable.points.optional(),
+    negative_points: commonWritable.negative_points.optional(),
+    category_ids: commonWritable.category_ids.optional(),
+    tags: commonWritable.tags.optional(),
+    ...keyFieldsOptional,
+  })
+  .openapi("QuestionCreateFields", {
+    description: "The fields of a question create body, whatever its type (which key fields apply depends on `type`).",
+  });
+
 export const QuestionCreate = z
   .discriminatedUnion("type", [
     createVariant("multiple_choice"),
@@ -170,16 +199,10 @@ export const QuestionCreate = z
   ])
   .openapi("QuestionCreate", {
     description: "A new question: common fields plus the answer key of its `type` (one schema per type).",
-  });
+    allOf: [{ $ref: "#/components/schemas/QuestionCreateFields" }],
+  } as object);
 
 export type QuestionCreateInput = z.output<typeof QuestionCreate>;
-
-/** Every answer-key field of every type, optional: PATCH merges them into the question and validates the result. */
-const keyFieldsOptional = Object.fromEntries(
-  Object.values(KEY_SHAPES).flatMap((shape) =>
-    Object.entries(shape).map(([k, s]) => [k, (s as z.ZodType).optional()] as const),
-  ),
-) as Record<string, z.ZodOptional<z.ZodType>>;
 
 export const QuestionUpdate = z
   .strictObject({

@@ -159,7 +159,10 @@ function createVariant<T extends QuestionType>(type: T) {
 /** Every answer-key field of every type, optional: PATCH merges them into the question and validates the result. */
 const keyFieldsOptional = Object.fromEntries(
   Object.values(KEY_SHAPES).flatMap((shape) =>
-    Object.entries(shape).map(([k, s]) => [k, (s as z.ZodType).optional()] as const),
+    // without their defaults: a field left out of a PATCH stays out (zod would fill the default in)
+    Object.entries(shape).map(
+      ([k, s]) => [k, ((s instanceof z.ZodDefault ? s.unwrap() : s) as z.ZodType).optional()] as const,
+    ),
   ),
 ) as Record<string, z.ZodOptional<z.ZodType>>;
 

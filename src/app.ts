@@ -19,6 +19,9 @@ import { curriculumRouter } from "./modules/courses/curriculum.routes";
 import { coursesRouter } from "./modules/courses/routes";
 import { adminDiscussionsRouter } from "./modules/discussions/admin.routes";
 import { learnerDiscussionsRouter } from "./modules/discussions/learner.routes";
+import { flashcardsRouter } from "./modules/flashcards/routes";
+import { surveysRouter } from "./modules/surveys/routes";
+import { assignmentsRouter, isSubmissionUpload } from "./modules/assignments/routes";
 import { enrollmentsRouter } from "./modules/enrollments/routes";
 import { gradebookRouter } from "./modules/gradebook/routes";
 import { jobsRouter } from "./modules/jobs/routes";
@@ -84,6 +87,9 @@ const routers = [
   xapiRouter,
   adminDiscussionsRouter,
   learnerDiscussionsRouter,
+  surveysRouter,
+  assignmentsRouter,
+  flashcardsRouter,
   announcementsRouter,
   notificationsRouter,
 ];
@@ -145,7 +151,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
     },
     // File uploads stream their bodies to R2 under their own limits (src/modules/media, src/modules/packages).
     (c, next) =>
-      isMediaUpload(c.req.method, c.req.path) || isPackageUpload(c.req.method, c.req.path)
+      isMediaUpload(c.req.method, c.req.path) ||
+      isPackageUpload(c.req.method, c.req.path) ||
+      isSubmissionUpload(c.req.method, c.req.path)
         ? next()
         : jsonBodyLimit(c, next),
   );

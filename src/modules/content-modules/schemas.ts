@@ -42,6 +42,61 @@ function oneSource(value: { url: string | null; media_id: number | null }, ctx: 
   }
 }
 
+/** Keys of survey questions and flashcards: learners refer to them, so they stay when the list is edited. */
+const CardId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, "Use letters, digits, `_` and `-`.");
+
+/** Gives every item without an `id` the first free `<prefix>-<n>`. */
+function withIds<T extends { id?: string | undefined }>(items: T[], prefix: string): (T & { id: string })[] {
+  const taken = new Set(items.map((item) => item.id).filter((id): id is string => id !== undefined));
+  let n = 0;
+  return items.map((item) => {
+    if (item.id !== undefined) return item as T & { id: string };
+    do n++;
+    while (taken.has(`${prefix}-${n}`));
+    taken.add(`${prefix}-${n}`);
+    return { ...item, id: `${prefix}-${n}` };
+  });
+}
+
+function uniqueIds(items: { id: string }[], ctx: z.RefinementCtx) {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (seen.has(item.id)) ctx.addIssue({ code: "custom", path: [i, "id"], message: "Ids must be unique." });
+    seen.add(item.id);
+  });
+}
+
+/** File extensions an assignment may accept: each has a content signature the submission upload checks. */
+export const SUBMISSION_FILE_EXTENSIONS = [
+  "pdf",
+  "doc",
+  "docx",
+  "xls",
+  "xlsx",
+  "ppt",
+  "pptx",
+  "odt",
+  "ods",
+  "odp",
+  "rtf",
+  "txt",
+  "md",
+  "csv",
+  "png",
+  "jpg",
+  "jpeg",
+  "gif",
+  "webp",
+  "zip",
+  "mp3",
+  "mp4",
+  "mov",
+] as const;
+
 export const TextModuleSettings = z
   .strictObject({
     body: Html(200_000)
@@ -133,15 +188,41 @@ export const AssignmentModuleSettings = z
     instructions: Html(200_000)
       .default("")
       .openapi({ description: "What to hand in (HTML)", example: "<p>Write a 500-word essay.</p>" }),
-    submission_type: z.enum(["text", "file", "both"]).default("both"),
+    submission_type: z.enum(["text", "file", "both"]).default("both").openapi({
+      description: "`text`: a text answer only; `file`: files only; `both`: text and/or files (at least one)",
+    }),
     allowed_file_types: z
-      .array(z.string().regex(/^[a-z0-9]{1,10}$/, "Use file extensions such as `pdf` or `docx`."))
+      .array(
+        z.enum(SUBMISSION_FILE_EXTENSIONS, {
+          message: `Use file extensions such as \`pdf\` or \`docx\` (one of: ${SUBMISSION_FILE_EXTENSIONS.join(", ")}).`,
+        }),
+      )
       .max(50)
       .default([])
-      .openapi({ description: "File extensions accepted; empty accepts any", example: ["pdf", "docx"] }),
-    max_file_mb: z.number().int().min(1).max(100).default(10),
+      .openapi({
+        description:
+          "File extensions accepted (each file's first bytes must match its extension); empty accepts every listed type",
+        example: ["pdf", "docx"],
+      }),
+    max_file_mb: z.number().int().min(1).max(100).default(10).openapi({
+      description: "Largest file, in MiB (files sent directly in the submission request: at most 25 MiB in all)",
+    }),
+    max_files: z.number().int().min(1).max(20).default(5).openapi({ description: "Files per submission" }),
     total_points: z.number().int().min(0).max(10_000).default(100),
-    allow_resubmission: z.boolean().default(false),
+    pass_points: z.number().int().min(0).max(10_000).nullable().default(null).openapi({
+      description: "Score that passes when an evaluation gives a score but no explicit `passed`; null: half the points",
+    }),
+    due_at: IsoDateTime.nullable().default(null).openapi({ description: "Submission deadline; null: none" }),
+    allow_late_submissions: z.boolean().default(true).openapi({
+      description: "Accept submissions after `due_at` (marked `late`); false refuses them (409)",
+    }),
+    allow_resubmission: z.boolean().default(false).openapi({
+      description:
+        "The learner may submit again until a submission passes (a new one replaces one still waiting); without it, only after an instructor requests a resubmission",
+    }),
+    max_submissions: z.number().int().min(0).max(100).default(0).openapi({
+      description: "With `allow_resubmission`: submissions per learner in all; 0 = unlimited",
+    }),
   })
   .openapi("AssignmentModuleSettings", { description: "Work the learner submits for grading." });
 
@@ -217,11 +298,57 @@ export const QuizModuleSettings = z
     description: "A graded quiz; its questions are managed with the quizzes API (`/v1/admin/quizzes/{module_id}`).",
   });
 
+export const SurveyQuestion = z
+  .strictObject({
+    id: CardId.optional().openapi({
+      description: "Stable key answers refer to (`q1`); assigned (`q-<n>`) when missing",
+      example: "q1",
+    }),
+    type: z.enum(["rating", "single_choice", "multiple_choice", "text"]).openapi({
+      description: "`rating`: a whole number from `scale_min` to `scale_max`; choices: `options`; `text`: free text",
+    }),
+    prompt: z.string().trim().min(1).max(2000).openapi({ example: "How clear was the course?" }),
+    required: z.boolean().default(true),
+    options: z
+      .array(z.string().trim().min(1).max(500))
+      .max(50)
+      .default([])
+      .openapi({ description: "Choice questions: 2 to 50 distinct options; answers name them by index" }),
+    scale_min: z.number().int().min(0).max(10).default(1).openapi({ description: "Rating questions" }),
+    scale_max: z.number().int().min(1).max(10).default(5).openapi({ description: "Rating questions" }),
+    max_length: z.number().int().min(1).max(10_000).default(5000).openapi({ description: "Text questions" }),
+  })
+  .superRefine((q, ctx) => {
+    const choice = q.type === "single_choice" || q.type === "multiple_choice";
+    if (choice && q.options.length < 2) {
+      ctx.addIssue({ code: "custom", path: ["options"], message: "A choice question needs at least 2 options." });
+    }
+    if (!choice && q.options.length > 0) {
+      ctx.addIssue({ code: "custom", path: ["options"], message: "Only choice questions have options." });
+    }
+    if (new Set(q.options).size !== q.options.length) {
+      ctx.addIssue({ code: "custom", path: ["options"], message: "Options must be distinct." });
+    }
+    if (q.scale_max <= q.scale_min) {
+      ctx.addIssue({ code: "custom", path: ["scale_max"], message: "Must be above `scale_min`." });
+    }
+  })
+  .openapi("SurveyQuestion");
+
 export const SurveyModuleSettings = z
   .strictObject({
-    survey_id: Id.nullable().default(null).openapi({ description: "The survey form; set through the surveys API" }),
+    questions: z
+      .array(SurveyQuestion)
+      .max(100)
+      .default([])
+      .transform((items) => withIds(items, "q"))
+      .superRefine(uniqueIds)
+      .openapi({ description: "The form (answered with `POST /v1/learner/surveys/{module_id}/responses`)" }),
     submit_button_text: z.string().trim().min(1).max(100).default("Submit"),
     anonymous: z.boolean().default(false).openapi({ description: "Answers are stored without the learner" }),
+    allow_multiple_responses: z.boolean().default(false).openapi({
+      description: "A learner may respond more than once (otherwise a second response is a 409)",
+    }),
     track_completion: TrackCompletion,
   })
   .openapi("SurveyModuleSettings", { description: "A form of questions without right answers." });
@@ -252,19 +379,33 @@ export const DiscussionModuleSettings = z
 
 export const Flashcard = z
   .strictObject({
+    id: CardId.optional().openapi({
+      description: "Stable key of the card (learners mark cards by it); assigned (`c-<n>`) when missing",
+      example: "mitochondria",
+    }),
     front: z.string().trim().min(1).max(2000).openapi({ example: "Mitochondria" }),
     back: z.string().trim().min(1).max(2000).openapi({ example: "The powerhouse of the cell" }),
+    front_media_id: MediaId.openapi({ description: "An image or sound of the media library on the front" }),
+    back_media_id: MediaId.openapi({ description: "An image or sound of the media library on the back" }),
   })
   .openapi("Flashcard");
 
 export const FlashcardsModuleSettings = z
   .strictObject({
-    cards: z.array(Flashcard).max(500).default([]),
+    cards: z
+      .array(Flashcard)
+      .max(500)
+      .default([])
+      .transform((items) => withIds(items, "c"))
+      .superRefine(uniqueIds),
     orientation: z.enum(["landscape", "portrait"]).default("landscape"),
     shuffle: z.boolean().default(false),
     track_completion: TrackCompletion,
   })
-  .openapi("FlashcardsModuleSettings", { description: "A deck of two-sided cards." });
+  .openapi("FlashcardsModuleSettings", {
+    description:
+      "A deck of two-sided cards; learners mark cards known with `PUT /v1/learner/flashcards/{module_id}/cards/{card_id}`.",
+  });
 
 export const WebinarModuleSettings = z
   .strictObject({
@@ -344,7 +485,7 @@ export const MODULE_TYPE_INFO: Record<ModuleType, { label: string; description: 
   assignment: {
     label: "Assignment",
     description: "Work the learner submits (text and/or files) for an instructor to grade.",
-    completion: "Complete when the submission is graded.",
+    completion: "Submitted when the learner hands it in; passed or failed when an instructor evaluates it.",
   },
   quiz: {
     label: "Quiz",
@@ -370,7 +511,7 @@ export const MODULE_TYPE_INFO: Record<ModuleType, { label: string; description: 
   flashcards: {
     label: "Flash Cards",
     description: "A deck of two-sided cards.",
-    completion: "Complete when the learner has seen every card.",
+    completion: "Complete when the learner has marked every card known.",
   },
   webinar: {
     label: "Webinar",

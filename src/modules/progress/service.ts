@@ -998,6 +998,8 @@ export async function assertCourseOpen(ctx: LearnerCtx, courseId: number) {
 export async function recordGradedResult(
   ctx: TenantContext,
   input: { enrollmentId: number; placementId: number; score: number; maxScore: number; passed: boolean | null },
+  /** The caller's own writes (a survey response, a submission), applied in the same atomic batch, first. */
+  extra: BatchItem<"sqlite">[] = [],
 ) {
   const [row] = await ctx.db
     .select({ courseId: enrollments.courseId, userId: enrollments.userId })
@@ -1025,6 +1027,7 @@ export async function recordGradedResult(
     const predicted = criteriaMet(state.course, state.placements, graded, after, grade);
     const done = isDone(afterRow.status);
     const statements: BatchItem<"sqlite">[] = [
+      ...extra,
       outboxInsert(ctx.db, ctx.tenantId, "module.graded", {
         enrollment_id: enrollment.id,
         course_id: row.courseId,

@@ -375,6 +375,53 @@ export const EVENT_CATALOG = {
     data: payload({ id: Id, course_id: Id, user_id: Id, completed_at: Text }),
   },
 
+  // Assessments: surveys and assignments (surveys, assignments modules)
+  "survey_response.created": {
+    group: "Assessments",
+    description: "A learner responded to a survey module (`user_id` is null when the survey is anonymous).",
+    data: payload({
+      response_id: Id,
+      module_id: Id,
+      course_id: Id,
+      placement_id: Id,
+      user_id: Id.nullable(),
+      anonymous: z.boolean(),
+    }),
+  },
+  "submission.created": {
+    group: "Assessments",
+    description: "A learner handed in an assignment (a first submission or a resubmission: `attempt`).",
+    data: payload({
+      id: Id,
+      module_id: Id,
+      course_id: Id,
+      placement_id: Id,
+      enrollment_id: Id,
+      user_id: Id,
+      attempt: Id,
+      late: z.boolean(),
+      file_count: Id,
+    }),
+  },
+  "submission.evaluated": {
+    group: "Assessments",
+    description: "An instructor evaluated a submission (`status`: passed or failed).",
+    data: payload({
+      id: Id,
+      module_id: Id,
+      course_id: Id,
+      user_id: Id,
+      status: Text,
+      score: Id,
+      max_score: Id,
+      evaluated_by: Id.nullable(),
+    }),
+  },
+  "submission.resubmission_requested": {
+    group: "Assessments",
+    description: "An instructor asked the learner to submit an assignment again.",
+    data: payload({ id: Id, module_id: Id, course_id: Id, user_id: Id, evaluated_by: Id.nullable() }),
+  },
   // Assessments: question bank and quizzes (questions and quizzes modules)
   "question.created": {
     group: "Assessments",

@@ -9,6 +9,7 @@ import { activitiesRouter } from "./modules/activities/routes";
 import { announcementsRouter } from "./modules/announcements/routes";
 import { apiClientsRouter, oauthRouter } from "./modules/api-clients/routes";
 import { apiKeysRouter } from "./modules/api-keys/routes";
+import { assignmentsRouter, isSubmissionUpload } from "./modules/assignments/routes";
 import { adminAuth, learnerAuth, platformAuth } from "./modules/auth/middleware";
 import { adminAuthRouter, learnerAuthRouter, PUBLIC_AUTH_PATHS } from "./modules/auth/routes";
 import { catalogRouter } from "./modules/catalog/routes";
@@ -19,15 +20,13 @@ import { curriculumRouter } from "./modules/courses/curriculum.routes";
 import { coursesRouter } from "./modules/courses/routes";
 import { adminDiscussionsRouter } from "./modules/discussions/admin.routes";
 import { learnerDiscussionsRouter } from "./modules/discussions/learner.routes";
-import { flashcardsRouter } from "./modules/flashcards/routes";
-import { surveysRouter } from "./modules/surveys/routes";
-import { assignmentsRouter, isSubmissionUpload } from "./modules/assignments/routes";
 import { enrollmentsRouter } from "./modules/enrollments/routes";
+import { flashcardsRouter } from "./modules/flashcards/routes";
 import { gradebookRouter } from "./modules/gradebook/routes";
 import { jobsRouter } from "./modules/jobs/routes";
 import { learningPathsRouter } from "./modules/learning-paths/routes";
-import { notificationsRouter } from "./modules/notifications/routes";
 import { isMediaUpload, mediaRouter } from "./modules/media/routes";
+import { notificationsRouter } from "./modules/notifications/routes";
 import { isPlayerTokenCommit } from "./modules/packages/player";
 import { isPackageUpload, packagesRouter } from "./modules/packages/routes";
 import { progressRouter } from "./modules/progress/routes";
@@ -35,6 +34,7 @@ import { questionsRouter } from "./modules/questions/routes";
 import { quizzesRouter } from "./modules/quizzes/routes";
 import { ratingsRouter } from "./modules/ratings/routes";
 import { rolesRouter } from "./modules/roles/routes";
+import { surveysRouter } from "./modules/surveys/routes";
 import { systemRouter } from "./modules/system/routes";
 import { tenantsRouter } from "./modules/tenants/routes";
 import { learnersRouter } from "./modules/users/learners.routes";
@@ -271,6 +271,29 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
         name: "Gradebook",
         description: "Per course and learner: graded modules' scores and the course grade; CSV export.",
       },
+      {
+        name: "Questions",
+        description:
+          "The question bank: nine question types with per-type answer keys, filters, clone, guarded bulk delete (see docs/assessments.md).",
+      },
+      {
+        name: "Quizzes",
+        description:
+          "Quiz modules: their questions (static or drawn per category), learners' attempts, manual grading of essays and per-question analysis.",
+      },
+      {
+        name: "Learner assessments",
+        description:
+          "What a learner does in quizzes (live attempts: start, resume, save answers, submit), surveys, assignments and flashcards.",
+      },
+      {
+        name: "Surveys",
+        description: "Survey modules' responses: aggregated results and a CSV export.",
+      },
+      {
+        name: "Assignments",
+        description: "Assignment submissions: list, detail, file download, evaluation and pending counts.",
+      },
       { name: "Jobs", description: "Background work (imports, package processing): status, progress, result." },
       {
         name: "LRS credentials",
@@ -283,7 +306,8 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
       },
       {
         name: "Packages",
-        description: "SCORM 1.2/2004, xAPI and cmi5 packages: upload, import job, versions, reports (see docs/packages.md).",
+        description:
+          "SCORM 1.2/2004, xAPI and cmi5 packages: upload, import job, versions, reports (see docs/packages.md).",
       },
       {
         name: "SCORM player",
@@ -296,19 +320,23 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
       },
       {
         name: "Discussions",
-        description: "Course and discussion-module threads: moderation (hide, lock, pin), staff posts, live (WebSocket).",
+        description:
+          "Course and discussion-module threads: moderation (hide, lock, pin), staff posts, live (WebSocket).",
       },
       {
         name: "Learner discussions",
-        description: "Threads, posts, replies, reactions and the live WebSocket of the courses a learner is enrolled in.",
+        description:
+          "Threads, posts, replies, reactions and the live WebSocket of the courses a learner is enrolled in.",
       },
       {
         name: "Announcements",
-        description: "Messages to learners by the seed's sending rules, with expiry and publish (see docs/notifications.md).",
+        description:
+          "Messages to learners by the seed's sending rules, with expiry and publish (see docs/notifications.md).",
       },
       {
         name: "Notifications",
-        description: "The learner's inbox (announcements, grades, certificates, enrollments, mentions) and email choices.",
+        description:
+          "The learner's inbox (announcements, grades, certificates, enrollments, mentions) and email choices.",
       },
       {
         name: "Email outbox",

@@ -373,13 +373,18 @@ async function webhookOfA() {
 
 /** A discussion thread of tenant A's course with one post (by A's owner), and the sweep entries of its paths. */
 async function discussionOfA(courseId: number) {
-  const thread = await api("POST", "/v1/admin/discussions", { token: a.key, body: { course_id: courseId, title: "Sweep" } });
+  const thread = await api("POST", "/v1/admin/discussions", {
+    token: a.key,
+    body: { course_id: courseId, title: "Sweep" },
+  });
   const base = `/v1/admin/discussions/${thread.body.id}`;
   const now = new Date().toISOString();
   const owner = await env.DB.prepare("SELECT id FROM users WHERE tenant_id = ? AND kind = 'staff' LIMIT 1")
     .bind(a.id)
     .first<{ id: number }>();
-  await env.DB.prepare("UPDATE discussion_threads SET last_seq = 1, post_count = 1 WHERE id = ?").bind(thread.body.id).run();
+  await env.DB.prepare("UPDATE discussion_threads SET last_seq = 1, post_count = 1 WHERE id = ?")
+    .bind(thread.body.id)
+    .run();
   const post = await env.DB.prepare(
     "INSERT INTO discussion_posts (tenant_id, thread_id, seq, changed_seq, author_id, body, mentioned_user_ids, attachment_media_ids, reaction_counts, created_at, updated_at) VALUES (?, ?, 1, 1, ?, 'Hello', '[]', '[]', '{}', ?, ?) RETURNING id",
   )

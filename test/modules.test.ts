@@ -202,7 +202,13 @@ const FULL: Record<string, Record<string, unknown>> = {
   discussion: { prompt: "<p>What surprised you?</p>", min_posts: 3, min_replies: 2, graded: true, total_points: 20 },
   flashcards: {
     cards: [
-      { id: "c-1", front: "Mitochondria", back: "The powerhouse of the cell", front_media_id: null, back_media_id: null },
+      {
+        id: "c-1",
+        front: "Mitochondria",
+        back: "The powerhouse of the cell",
+        front_media_id: null,
+        back_media_id: null,
+      },
       { id: "c-2", front: "Ribosome", back: "Makes proteins", front_media_id: null, back_media_id: null },
     ],
     orientation: "portrait",

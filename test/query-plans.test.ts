@@ -6,14 +6,16 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as activities from "../src/modules/activities/service";
+import * as announcements from "../src/modules/announcements/service";
 import * as catalog from "../src/modules/catalog/service";
 import * as categories from "../src/modules/categories/service";
 import * as curriculum from "../src/modules/courses/curriculum.service";
 import * as courses from "../src/modules/courses/service";
+import * as discussions from "../src/modules/discussions/service";
 import * as enrollments from "../src/modules/enrollments/service";
 import * as paths from "../src/modules/learning-paths/service";
 import * as media from "../src/modules/media/service";
-import * as discussions from "../src/modules/discussions/service";
+import * as notifications from "../src/modules/notifications/service";
 import * as progress from "../src/modules/progress/service";
 import * as ratings from "../src/modules/ratings/service";
 import type { LearnerPrincipal, TenantContext } from "../src/platform/auth";
@@ -68,10 +70,14 @@ async function fullScans(statement: Recorded) {
   const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${statement.sql}`)
     .bind(...statement.params)
     .all<{ detail: string }>();
-  return plan.results
-    .map((row) => row.detail)
-    // A materialized subquery's rows (`SCAN (subquery-N)`) are what its own plan lines searched: not a table scan.
-    .filter((detail) => /^SCAN /.test(detail) && !/VIRTUAL TABLE|json_each|CONSTANT ROW|\(subquery-\d+\)/.test(detail));
+  return (
+    plan.results
+      .map((row) => row.detail)
+      // A materialized subquery's rows (`SCAN (subquery-N)`) are what its own plan lines searched: not a table scan.
+      .filter(
+        (detail) => /^SCAN /.test(detail) && !/VIRTUAL TABLE|json_each|CONSTANT ROW|\(subquery-\d+\)/.test(detail),
+      )
+  );
 }
 
 async function expectIndexed(tenantId: number, label: string, work: (ctx: TenantContext) => Promise<unknown>) {
@@ -356,6 +362,20 @@ describe("the learner runtime uses indexes and a fixed number of statements", ()
     }
   });
 
+  it("my courses counts the learner's enrollments through their index, not the tenant's", async () => {
+    // A covering index led by tenant_id alone (tenant, course, user) would walk every enrollment of the tenant.
+    const statements = await statementsOf(t.id, (ctx) =>
+      progress.listMyCourses(asLearner(ctx), { ...page, sort: "-enrolled_at" }),
+    );
+    for (const statement of statements) {
+      const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${statement.sql}`)
+        .bind(...statement.params)
+        .all<{ detail: string }>();
+      const enrollmentsAccess = plan.results.map((r) => r.detail).filter((d) => /\benrollments\b/.test(d));
+      expect(enrollmentsAccess.join(" | "), statement.sql).toContain("enrollments_tenant_user_enrolled_idx");
+    }
+  });
+
   it("outline, launch and complete: indexed, and as many statements for 9 modules as for 2", async () => {
     const counts: Record<string, number[]> = { outline: [], launch: [], complete: [] };
     for (const target of [small, large]) {
@@ -402,6 +422,60 @@ describe("the media library uses indexes led by tenant_id (EXPLAIN QUERY PLAN)",
   });
 });
 
+describe("announcements, the notifications inbox and the email outbox use indexes led by tenant_id", () => {
+  let t: TestTenant;
+  beforeAll(async () => {
+    t = await createTenant();
+    await env.DB.prepare("ANALYZE").run();
+  });
+  const learner = (ctx: TenantContext) =>
+    ({
+      ...ctx,
+      principal: { kind: "learner", tenantId: t.id, userId: 1, sessionId: 1, writesPerMinute: 600 },
+    }) as never;
+  const admin = (ctx: TenantContext) => ctx as never;
+
+  it("inbox: every filter and the cursor; unread count; mark all read", async () => {
+    const variants = [
+      {},
+      { unread: true },
+      { category: "grading" as const },
+      { cursor: "100" },
+      { unread: true, cursor: "9" },
+    ];
+    for (const variant of variants) {
+      await expectIndexed(t.id, `listNotifications ${JSON.stringify(variant)}`, (ctx) =>
+        notifications.listNotifications(learner(ctx), { per_page: 15, ...variant }),
+      );
+    }
+    await expectIndexed(t.id, "unreadCount", (ctx) => notifications.unreadCount(learner(ctx)));
+    await expectIndexed(t.id, "markAllRead", (ctx) => notifications.markAllRead(learner(ctx)));
+  });
+
+  it("announcements: admin list filters and sorts, the learner's list; email outbox list", async () => {
+    const variants = [
+      { sort: "-created_at" },
+      { sort: "heading" },
+      { sort: "-published_at", status: "published" as const },
+      { sort: "-created_at", active: true },
+      { sort: "-created_at", q: "maintenance" },
+    ];
+    for (const variant of variants) {
+      await expectIndexed(t.id, `listAnnouncements ${JSON.stringify(variant)}`, (ctx) =>
+        announcements.listAnnouncements(admin(ctx), { ...page, ...variant }),
+      );
+    }
+    await expectIndexed(t.id, "listLearnerAnnouncements", (ctx) =>
+      announcements.listLearnerAnnouncements(learner(ctx), page),
+    );
+    for (const variant of [{}, { status: "failed" as const }, { cursor: "50" }]) {
+      await expectIndexed(t.id, `listEmails ${JSON.stringify(variant)}`, (ctx) =>
+        notifications.listEmails(admin(ctx), { per_page: 15, ...variant }),
+      );
+    }
+  });
+});
+
 describe("discussions use indexes led by tenant_id (EXPLAIN QUERY PLAN)", () => {
   let t: TestTenant;
   let thread: discussions.ThreadRow;
@@ -414,14 +488,29 @@ describe("discussions use indexes led by tenant_id (EXPLAIN QUERY PLAN)", () => 
       body: { course_id: course.body.id, title: "Indexed" },
     });
     expectStatus(created, 201);
-    const owner = await env.DB.prepare("SELECT id FROM users WHERE tenant_id = ? LIMIT 1").bind(t.id).first<{ id: number }>();
-    member = { tenantId: t.id, threadId: created.body.id, userId: owner?.id ?? 0, kind: "staff", sessionId: 0, moderator: true };
+    const owner = await env.DB.prepare("SELECT id FROM users WHERE tenant_id = ? LIMIT 1")
+      .bind(t.id)
+      .first<{ id: number }>();
+    member = {
+      tenantId: t.id,
+      threadId: created.body.id,
+      userId: owner?.id ?? 0,
+      kind: "staff",
+      sessionId: 0,
+      moderator: true,
+    };
     await env.DB.prepare("ANALYZE").run();
     thread = { ...created.body, id: created.body.id, lastSeq: 0 } as never;
   });
 
   it("thread lists, post lists and replays: every filter and the cursors", async () => {
-    const threadVariants = [{}, { course_id: 1 }, { placement_id: 1 }, { kind: "course" as const }, { cursor: "WzAsIjIwMjYiLDld" }];
+    const threadVariants = [
+      {},
+      { course_id: 1 },
+      { placement_id: 1 },
+      { kind: "course" as const },
+      { cursor: "WzAsIjIwMjYiLDld" },
+    ];
     for (const v of threadVariants) {
       await expectIndexed(t.id, `listThreads ${JSON.stringify(v)}`, (ctx) =>
         discussions.listThreads(ctx, { per_page: 20, ...v }),
@@ -444,7 +533,12 @@ describe("discussions use indexes led by tenant_id (EXPLAIN QUERY PLAN)", () => 
     await expectIndexed(t.id, "reply", (ctx) => discussions.createPost(ctx, member, { body: "Re", parent_id: postId }));
     await expectIndexed(t.id, "react", (ctx) => discussions.react(ctx, member, postId, "tada", true));
     await expectIndexed(t.id, "listPosts replies", (ctx) =>
-      discussions.listPosts(ctx, thread, { per_page: 20, parent_id: postId }, { userId: member.userId, audience: "learner" }),
+      discussions.listPosts(
+        ctx,
+        thread,
+        { per_page: 20, parent_id: postId },
+        { userId: member.userId, audience: "learner" },
+      ),
     );
   });
 });

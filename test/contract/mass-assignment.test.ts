@@ -164,7 +164,10 @@ beforeAll(async () => {
   targets.set("/v1/learner/discussions", "999999");
   targets.set("/v1/learner/discussions/999999/posts", "999999");
   // Quizzes: a quiz module for its admin paths; attempts are validated before they are looked up (a made-up id).
-  const quiz = await api("POST", "/v1/admin/modules", { token: academy.key, body: { type: "quiz", name: unique("ma") } });
+  const quiz = await api("POST", "/v1/admin/modules", {
+    token: academy.key,
+    body: { type: "quiz", name: unique("ma") },
+  });
   expect(quiz.status, quiz.text).toBe(201);
   targets.set("/v1/admin/quizzes", String(quiz.body.id));
   targets.set("/v1/admin/attempts", "999999");

@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { LearnerPrincipal, TenantContext } from "../../platform/auth";
 import { ApiError } from "../../platform/errors";
 import { nowIso } from "../../platform/time";

@@ -4,8 +4,8 @@
  * of the emails those recipients want, in one D1 batch, whatever the audience size. Both are unique per
  * (event, user) (`dedupe_key`), so a redelivered event adds nothing.
  */
-import { type SQL, sql } from "drizzle-orm";
-import { batchableRaw, inList } from "../../platform/db";
+import { inArray, type SQL, sql } from "drizzle-orm";
+import { batchableRaw } from "../../platform/db";
 import type { Db, EventMessage } from "../../platform/env";
 import { outbox } from "../../platform/tables";
 import { nowIso } from "../../platform/time";
@@ -39,6 +39,10 @@ interface Plan {
   html: string;
   data: Record<string, unknown>;
   recipients: SQL;
+  /** Every learner of the academy: read them through the (tenant_id, kind) index, whatever the statistics say. */
+  wholeAcademy?: boolean;
+  /** Exactly these user ids (still only the academy's active users). */
+  ids?: number[];
 }
 
 const ids = (value: unknown): number[] =>
@@ -64,19 +68,17 @@ export function htmlToText(html: string): string {
     .trim();
 }
 
-const usersIn = (list: number[]): SQL => sql`u.id IN (SELECT value FROM json_each(${JSON.stringify(list)}))`;
+/** Recipients by id: the statement walks the list and finds each user by primary key (see `statements`). */
+const usersIn = (list: number[]) => ({ ids: list, recipients: sql`1 = 1` });
 
 /** The learners an announcement targets, as a condition on `u`. Classes and portals do not exist: nobody. */
-export function announcementAudience(
-  rule: string,
-  target: { userIds: number[]; courseIds: number[] },
-  now: string,
-): SQL | null {
+export function announcementAudience(rule: string, target: { courseIds: number[] }, now: string): SQL | null {
   switch (rule) {
     case "all":
       return sql`u.kind = 'learner'`;
     case "specific_users":
-      return sql`u.kind = 'learner' AND ${usersIn(target.userIds)}`;
+      // The ids themselves are the statement's driving list (`Plan.ids`).
+      return sql`u.kind = 'learner'`;
     case "specific_course_users":
       return sql`u.kind = 'learner' AND u.id IN (SELECT e.user_id FROM enrollments e WHERE e.tenant_id = u.tenant_id AND e.course_id IN (SELECT value FROM json_each(${JSON.stringify(target.courseIds)})) AND e.status = 'active' AND (e.expires_at IS NULL OR e.expires_at > ${now}))`;
     default:
@@ -114,7 +116,7 @@ function plansOf(
             status: d.status,
             score: typeof d.score === "number" ? d.score : null,
           },
-          recipients: usersIn([user]),
+          ...usersIn([user]),
         }),
       ];
     }
@@ -134,7 +136,7 @@ function plansOf(
             course_id: num(d.course_id),
             path_id: num(d.path_id),
           },
-          recipients: usersIn([user]),
+          ...usersIn([user]),
         }),
       ];
     }
@@ -149,13 +151,13 @@ function plansOf(
           title: `Enrolled in ${course}`,
           body: `You now have access to ${course}.`,
           data: { enrollment_id: num(d.id), course_id: num(d.course_id) },
-          recipients: usersIn([user]),
+          ...usersIn([user]),
         }),
       ];
     }
     case "announcement.published": {
       const row = announcement.get(num(d.id) ?? 0);
-      if (!row || row.status !== "published") return [];
+      if (row?.status !== "published") return [];
       const audience = announcementAudience(row.sendingRules, row, now);
       if (!audience) return [];
       return [
@@ -167,6 +169,8 @@ function plansOf(
           html: row.content,
           data: { announcement_id: row.id, expires_at: row.expiresAt },
           recipients: audience,
+          wholeAcademy: row.sendingRules === "all",
+          ...(row.sendingRules === "specific_users" ? { ids: row.userIds } : {}),
         },
       ];
     }
@@ -191,7 +195,7 @@ function plansOf(
             title: `You were mentioned in a discussion of ${course}`,
             body: `Someone mentioned you in a ${d.parent_id ? "reply" : "post"} in a discussion of ${course}.`,
             data: { ...data, reason: "mention" },
-            recipients: usersIn(mentioned),
+            ...usersIn(mentioned),
           }),
         );
       }
@@ -203,7 +207,7 @@ function plansOf(
             title: `New ${d.parent_id ? "reply" : "post"} in a discussion of ${course}`,
             body: `A ${d.parent_id ? "reply" : "post"} was written in a discussion of ${course}, which you teach.`,
             data: { ...data, reason: "instructor" },
-            recipients: usersIn(instructors),
+            ...usersIn(instructors),
           }),
         );
       }
@@ -214,7 +218,10 @@ function plansOf(
   }
 }
 
-/** The statements that write one plan's notifications and emails. */
+/**
+ * The statements that write one plan's notifications and emails. The email insert walks the event's notifications
+ * (their (tenant_id, dedupe_key) index) and reads each user and preference row by key.
+ */
 function statements(db: Db, event: Event, plan: Plan, emailEnabled: boolean, now: string) {
   const key = `event:${event.id}`;
   const out = [
@@ -222,7 +229,13 @@ function statements(db: Db, event: Event, plan: Plan, emailEnabled: boolean, now
       db,
       sql`INSERT INTO notifications (tenant_id, user_id, type, category, title, body, data, event_id, dedupe_key, created_at)
         SELECT u.tenant_id, u.id, ${plan.type}, ${plan.category}, ${plan.title}, ${plan.body}, ${JSON.stringify(plan.data)}, ${event.id}, ${key}, ${now}
-        FROM users u WHERE u.tenant_id = ${event.tenantId} AND u.status = 'active' AND ${plan.recipients}
+        FROM ${
+          plan.ids
+            ? sql`json_each(${JSON.stringify(plan.ids)}) j CROSS JOIN users u ON u.id = CAST(j.value AS INTEGER)`
+            : plan.wholeAcademy
+              ? sql.raw("users u INDEXED BY users_tenant_kind_created_idx")
+              : sql.raw("users u")
+        } WHERE u.tenant_id = ${event.tenantId} AND u.status = 'active' AND ${plan.recipients}
         ON CONFLICT DO NOTHING`,
     ),
   ];
@@ -232,14 +245,12 @@ function statements(db: Db, event: Event, plan: Plan, emailEnabled: boolean, now
       batchableRaw(
         db,
         sql`INSERT INTO emails (tenant_id, user_id, notification_id, to_address, subject, text_body, html_body, status, attempts, next_attempt_at, dedupe_key, created_at, updated_at)
-          SELECT n.tenant_id, n.user_id, n.id, u.email, ${plan.title}, ${text}, ${plan.html}, 'pending', 0, ${now}, 'notification:' || n.id, ${now}, ${now}
+          SELECT n.tenant_id, n.user_id, n.id, (SELECT u.email FROM users u WHERE u.id = n.user_id), ${plan.title}, ${text}, ${plan.html}, 'pending', 0, ${now}, 'notification:' || n.id, ${now}, ${now}
           FROM notifications n
-          JOIN users u ON u.id = n.user_id AND u.tenant_id = n.tenant_id
-          LEFT JOIN notification_preferences p ON p.tenant_id = n.tenant_id AND p.user_id = n.user_id
           WHERE n.tenant_id = ${event.tenantId} AND n.dedupe_key = ${key} AND n.type = ${plan.type}
             AND json_extract(n.data, '$.reason') IS ${(plan.data.reason as string | undefined) ?? null}
-            AND u.email_unsubscribe = 0
-            AND coalesce(json_extract(p.email, ${`$.${plan.category}`}), 1) = 1
+            AND (SELECT u.email_unsubscribe FROM users u WHERE u.id = n.user_id) = 0
+            AND coalesce((SELECT json_extract(p.email, ${`$.${plan.category}`}) FROM notification_preferences p WHERE p.tenant_id = n.tenant_id AND p.user_id = n.user_id), 1) = 1
           ON CONFLICT DO NOTHING`,
       ),
     );
@@ -252,13 +263,15 @@ function statements(db: Db, event: Event, plan: Plan, emailEnabled: boolean, now
  * the EVENTS batch is retried.
  */
 export async function notifyFromEvents(db: Db, messages: EventMessage[]) {
+  // Bound parameters (not a json_each list): the batch is at most 50 messages (wrangler.toml), and SQLite then
+  // searches the primary keys instead of scanning the outbox.
   const wanted = messages.filter((m) => (NOTIFYING_EVENTS as readonly string[]).includes(m.type));
   const eventIds = [...new Set(wanted.map((m) => m.id).filter(Number.isSafeInteger))];
   if (eventIds.length === 0) return 0;
   const events = (await db
     .select({ id: outbox.id, tenantId: outbox.tenantId, type: outbox.type, data: outbox.data })
     .from(outbox)
-    .where(inList(outbox.id, eventIds))) as Event[];
+    .where(inArray(outbox.id, eventIds))) as Event[];
   if (events.length === 0) return 0;
 
   const courseIds = [...new Set(events.map((e) => num(e.data.course_id)).filter((v): v is number => v !== null))];
@@ -271,12 +284,12 @@ export async function notifyFromEvents(db: Db, messages: EventMessage[]) {
     db
       .select({ id: courses.id, tenantId: courses.tenantId, name: courses.name })
       .from(courses)
-      .where(inList(courses.id, courseIds.length ? courseIds : [0])),
+      .where(inArray(courses.id, courseIds.length ? courseIds : [0])),
     db
       .select()
       .from(announcements)
-      .where(inList(announcements.id, announcementIds.length ? announcementIds : [0])),
-    db.select({ id: tenants.id, settings: tenants.settings }).from(tenants).where(inList(tenants.id, tenantIds)),
+      .where(inArray(announcements.id, announcementIds.length ? announcementIds : [0])),
+    db.select({ id: tenants.id, settings: tenants.settings }).from(tenants).where(inArray(tenants.id, tenantIds)),
   ]);
   const courseMap = new Map(courseRows.map((c) => [c.id, c]));
   const settings = new Map(tenantRows.map((t) => [t.id, t.settings]));

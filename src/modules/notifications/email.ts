@@ -13,8 +13,7 @@
  * - `EMAIL_PROVIDER=log`: writes each email to the Worker log (development).
  * - unset: `log` where ENVIRONMENT is development or test; elsewhere no sender, and emails fail with a reason.
  */
-import { and, eq, sql } from "drizzle-orm";
-import { inList } from "../../platform/db";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db, Env } from "../../platform/env";
 import { addSeconds, nowIso } from "../../platform/time";
 import { tenants } from "../tenants/tables";
@@ -200,7 +199,7 @@ export async function sendDueEmails(env: Env & EmailEnv, db: Db, limit = 50) {
   const tenantRows = await db
     .select({ id: tenants.id, name: tenants.name, settings: tenants.settings })
     .from(tenants)
-    .where(inList(tenants.id, [...new Set(claimed.map((e) => e.tenantId))]));
+    .where(inArray(tenants.id, [...new Set(claimed.map((e) => e.tenantId))]));
   const tenantById = new Map(tenantRows.map((t) => [t.id, t]));
   const sender = senderFor(env);
 

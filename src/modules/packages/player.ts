@@ -119,7 +119,7 @@ export async function serveContent(env: Env, request: Request, token: string, ra
   const headers = contentHeaders(head.httpMetadata?.contentType ?? contentTypeOf(path));
   headers.set("ETag", head.httpEtag);
   const ifNoneMatch = request.headers.get("if-none-match");
-  if (ifNoneMatch && ifNoneMatch.split(",").some((t) => t.trim() === head.httpEtag || t.trim() === "*")) {
+  if (ifNoneMatch?.split(",").some((t) => t.trim() === head.httpEtag || t.trim() === "*")) {
     return new Response(null, { status: 304, headers });
   }
   const range = parseRange(request.headers.get("range"), head.size);

@@ -418,6 +418,8 @@ packagesRouter.openAPIRegistry.registerPath({
   summary: "Package content for the player",
   description:
     "A file of the package version the launch token names, from storage, with its content type, `ETag`/`If-None-Match` (304) and `Range` (206). Served sandboxed (`Content-Security-Policy: sandbox ...`), `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, never with cookies. `path` may contain slashes (the package's own folders). An expired or invalid token is a 401.",
+  // Public: the launch token in the path is the credential (a player's files cannot send headers).
+  security: [],
   request: {
     params: z.object({
       token: z.string().openapi({ param: { name: "token", in: "path" }, description: "The launch token" }),

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { learnerContext } from "../../platform/auth";
 import { createRouter, errorResponses, IdParam, jsonBody, jsonResponse, SECURITY } from "../../platform/openapi";
+import { openPlayer } from "../packages/runtime";
 import {
   CoursePlacementParams,
   LearnerOutline,
@@ -11,7 +12,6 @@ import {
   MyCourseList,
   MyCoursesQuery,
 } from "./schemas";
-import { openPlayer } from "../packages/runtime";
 import * as progress from "./service";
 
 const tags = ["Learning"];

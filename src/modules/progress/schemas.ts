@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { Player } from "../packages/schemas";
 import { listQuery, paginated, Timestamp } from "../../platform/openapi";
+import { Player } from "../packages/schemas";
 import { LOCK_RULES } from "./access";
 import { MY_COURSE_FILTERS, MY_COURSE_SORTS } from "./service";
 import { MODULE_STATUSES } from "./tables";
@@ -163,9 +163,10 @@ export const ModuleLaunch = ModuleState.extend({
   module: ModuleSummary.extend({
     settings: z.record(z.string(), z.unknown()).openapi({ description: "The module's content settings (by type)" }),
   }),
-  player: Player.nullable()
-    .optional()
-    .openapi({ description: "SCORM modules: the player (session, launch URL, scorm-again settings); null when the package is not ready" }),
+  player: Player.nullable().optional().openapi({
+    description:
+      "SCORM modules: the player (session, launch URL, scorm-again settings); null when the package is not ready",
+  }),
 }).openapi("ModuleLaunch", { description: "An opened placement: its state and the module's content." });
 
 export const MediaProgressInput = z

@@ -344,7 +344,13 @@ export function myCoursesStatements(ctx: LearnerCtx, query: MyCoursesQuery) {
     )
     .limit(query.per_page)
     .offset((query.page - 1) * query.per_page);
-  const total = ctx.db.select({ total: count() }).from(enrollments).crossJoin(courses).where(where);
+  // INDEXED BY: without it SQLite counts through the covering enrollments_tenant_course_user_uq, a walk over every
+  // enrollment of the tenant (bench, 1M enrollments: ~160 ms per page) instead of the learner's own.
+  const total = ctx.db
+    .select({ total: count() })
+    .from(sql`${enrollments} INDEXED BY enrollments_tenant_user_enrolled_idx`)
+    .crossJoin(courses)
+    .where(where);
   return [page, total] as const;
 }
 

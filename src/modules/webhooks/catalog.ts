@@ -520,7 +520,8 @@ export const EVENT_CATALOG = {
   // E-learning packages (packages module)
   "package.ready": {
     group: "Packages",
-    description: "A package version was imported: learners launch it from now on (`standard`: scorm12, scorm2004, xapi, cmi5).",
+    description:
+      "A package version was imported: learners launch it from now on (`standard`: scorm12, scorm2004, xapi, cmi5).",
     data: payload({ package_id: Id, version: z.number(), standard: Text, title: Text }),
   },
   "package.failed": {
@@ -594,30 +595,8 @@ export const EVENT_CATALOG = {
   // Announcements (announcements module); their fan-out fills learners' notification inboxes
   "announcement.created": {
     group: "Announcements",
-    description: "An announcement was created (as a draft, or published at once: then `announcement.published` follows).",
-    data: payload({ id: Id, heading: Text, sending_rules: Text }),
-  },
-  "announcement.updated": {
-    group: "Announcements",
-    description: "An announcement changed (`changed` names the fields).",
-    data: payload({ id: Id, changed: Changed }),
-  },
-  "announcement.published": {
-    group: "Announcements",
     description:
-      "An announcement was published: the targeted learners (`sending_rules`) get it in their notification inbox.",
-    data: payload({ id: Id, heading: Text, sending_rules: Text, expires_at: Text.nullable() }),
-  },
-  "announcement.deleted": {
-    group: "Announcements",
-    description: "An announcement was deleted.",
-    data: payload({ id: Id, heading: Text }),
-  },
-
-  // Announcements (announcements module); their fan-out fills learners' notification inboxes
-  "announcement.created": {
-    group: "Announcements",
-    description: "An announcement was created (as a draft, or published at once: then `announcement.published` follows).",
+      "An announcement was created (as a draft, or published at once: then `announcement.published` follows).",
     data: payload({ id: Id, heading: Text, sending_rules: Text }),
   },
   "announcement.updated": {

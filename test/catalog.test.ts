@@ -78,6 +78,15 @@ describe("the public catalog", () => {
   let featured: Built;
   let second: Built;
   let hidden: Built;
+  /** Only enrolled learners rate a course. */
+  const enroll = async (courseId: number, learnerId: number) =>
+    expectStatus(
+      await api("POST", `/v1/admin/courses/${courseId}/enrollments`, {
+        token: t.key,
+        body: { learner_ids: [learnerId] },
+      }),
+      201,
+    );
   let draft: Built;
   let archived: Built;
   let deleted: Built;
@@ -347,6 +356,7 @@ describe("the public catalog", () => {
     const before = await publicGet(url, t.slug);
     expect(before.body.data[0].rating).toEqual({ average: null, count: 0 });
     const learner = await learnerSession(t);
+    await enroll(second.id, learner.id);
     expectStatus(
       await api("PUT", `/v1/learner/courses/${second.id}/ratings`, { token: learner.token, body: { rating: 4 } }),
       201,
@@ -462,6 +472,7 @@ describe("the public catalog", () => {
     it("shows the rating summary, and none while ratings are off", async () => {
       const course = await buildCourse(t, { name: "Eta Rated" });
       const learner = await learnerSession(t);
+      await enroll(course.id, learner.id);
       expectStatus(
         await api("PUT", `/v1/learner/courses/${course.id}/ratings`, { token: learner.token, body: { rating: 5 } }),
         201,

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:test";
 import { SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, expectProblem, platformToken } from "./helpers/api";
+import { api, expectProblem, expectStatus, platformToken } from "./helpers/api";
 import {
   createLearner,
   createTenant,
@@ -28,6 +28,7 @@ let operations: Operation[] = [];
 let a: TestTenant;
 let b: TestTenant;
 let aLearnerToken: string;
+let aLearnerId: number;
 let revokedKey: string;
 /** One resource of tenant A per path with an id, filled in beforeAll. */
 /**
@@ -71,7 +72,9 @@ beforeAll(async () => {
 
   a = await createTenant();
   b = await createTenant();
-  aLearnerToken = (await learnerSession(a)).token;
+  const aLearner = await learnerSession(a);
+  aLearnerToken = aLearner.token;
+  aLearnerId = aLearner.id;
   const revoked = await scopedKey(a, ["*"]);
   await api("DELETE", `/v1/admin/api-keys/${revoked.id}`, { token: a.key });
   revokedKey = revoked.key;
@@ -125,6 +128,7 @@ beforeAll(async () => {
     ...(await mediaOfA()),
     ...(await packageOfA()),
     ...(await quizOfA()),
+    ...(await surveyAndAssignmentOfA()),
     "/v1/platform/tenants/{id}": `/v1/platform/tenants/${a.id}`,
     "/v1/platform/tenants/{id}/api-keys": `/v1/platform/tenants/${a.id}`,
   });
@@ -174,6 +178,67 @@ async function quizOfA() {
       url: `${attemptPath}/grade`,
       read: attemptPath,
       body: { grades: [{ question_id: q.body.id, score: 0 }] },
+    },
+  };
+}
+
+/** A survey answered and an assignment submitted (text and a PDF) by A's learner, and their admin paths. */
+async function surveyAndAssignmentOfA() {
+  const course = await api("POST", "/v1/admin/courses", { token: a.key, body: { name: unique("Assessed") } });
+  const base = `/v1/admin/courses/${course.body.id}`;
+  const section = await api("POST", `${base}/sections`, { token: a.key, body: { name: "Only" } });
+  const place = async (type: string, settings: Record<string, unknown>) => {
+    const module = await api("POST", "/v1/admin/modules", {
+      token: a.key,
+      body: { type, name: unique(type), settings },
+    });
+    expectStatus(module, 201);
+    const placement = await api("POST", `${base}/sections/${section.body.id}/placements`, {
+      token: a.key,
+      body: { module_id: module.body.id },
+    });
+    return { moduleId: module.body.id as number, placementId: placement.body.id as number };
+  };
+  const survey = await place("survey", { questions: [{ id: "q1", type: "rating", prompt: "Clear?" }] });
+  const assignment = await place("assignment", { submission_type: "both", allowed_file_types: ["pdf"] });
+  expectStatus(await api("POST", `${base}/publish`, { token: a.key }), 200);
+  const learner = await learnerSession(a);
+  await api("POST", `${base}/enrollments`, { token: a.key, body: { learner_ids: [learner.id] } });
+  expectStatus(
+    await api("POST", `/v1/learner/surveys/${survey.moduleId}/responses`, {
+      token: learner.token,
+      body: {
+        course_id: course.body.id,
+        placement_id: survey.placementId,
+        answers: [{ question_id: "q1", value: 4 }],
+      },
+    }),
+    201,
+  );
+  // A multipart submission, encoded the way a browser's FormData is.
+  const form = new FormData();
+  form.set("course_id", String(course.body.id));
+  form.set("placement_id", String(assignment.placementId));
+  form.set("text", "Attached.");
+  const pdf = new TextEncoder().encode("%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n%%EOF\n");
+  form.append("files", new File([pdf], "essay.pdf", { type: "application/pdf" }));
+  const encoded = new Request("http://lectern.test/", { method: "POST", body: form });
+  const submission = await api("POST", `/v1/learner/assignments/${assignment.moduleId}/submissions`, {
+    token: learner.token,
+    rawBody: await encoded.text(),
+    headers: { "content-type": encoded.headers.get("content-type") as string },
+  });
+  expectStatus(submission, 201);
+  const submissionPath = `/v1/admin/submissions/${submission.body.id}`;
+  return {
+    "/v1/admin/surveys/{module_id}/results": `/v1/admin/surveys/${survey.moduleId}/results`,
+    "/v1/admin/surveys/{module_id}/results.csv": `/v1/admin/surveys/${survey.moduleId}/results.csv`,
+    "/v1/admin/submissions/{id}": submissionPath,
+    "/v1/admin/submissions/{id}/files/{file_id}": `${submissionPath}/files/${submission.body.files[0].id}`,
+    "/v1/admin/submissions/{id}/evaluate": {
+      url: `${submissionPath}/evaluate`,
+      read: submissionPath,
+      body: { score: 1 },
     },
   };
 }
@@ -276,7 +341,11 @@ async function packageOfA() {
     "/v1/admin/packages/{id}": path,
     "/v1/admin/packages/{id}/versions": { url: `${path}/versions`, read: path },
     "/v1/admin/packages/{id}/report": { url: `${path}/report`, read: path },
-    "/v1/admin/packages/{id}/versions/from-media": { url: `${path}/versions/from-media`, read: path },
+    "/v1/admin/packages/{id}/versions/from-media": {
+      url: `${path}/versions/from-media`,
+      read: path,
+      body: { media_id: 1 },
+    },
   };
 }
 
@@ -410,6 +479,8 @@ async function ratingsOfA() {
     body: { module_id: module.body.id },
   });
   await api("POST", `${base}/publish`, { token: a.key });
+  // Only enrolled learners rate a course.
+  expectStatus(await api("POST", `${base}/enrollments`, { token: a.key, body: { learner_ids: [aLearnerId] } }), 201);
   const rating = await api("PUT", `/v1/learner/courses/${course.body.id}/ratings`, {
     token: aLearnerToken,
     body: { rating: 4 },

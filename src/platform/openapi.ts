@@ -55,9 +55,13 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 
 const problemContent = { "application/problem+json": { schema: ProblemSchema } };
 
-/** The documented error responses of an operation; every operation also documents 400, 422, 429 and 500. */
+/**
+ * The documented error responses of an operation; every operation also documents 400, 422, 429 and 500, and one
+ * that takes a body (415) also 413: the body limit of the app applies to every such request.
+ */
 export function errorResponses(...statuses: number[]) {
   const all = new Set([400, 422, 429, 500, ...statuses]);
+  if (all.has(415)) all.add(413);
   return Object.fromEntries(
     [...all].sort().map((status) => [status, { description: ERROR_DESCRIPTIONS[status], content: problemContent }]),
   );

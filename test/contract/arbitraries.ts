@@ -163,7 +163,42 @@ function objectArbitrary(doc: OpenApiDocument, schema: JsonSchema, options: Valu
 function propertyArbitrary(doc: OpenApiDocument, name: string, schema: JsonSchema, options: ValueOptions) {
   const generated = valueArbitrary(doc, schema, options);
   const hint = options.hints?.[name];
-  return hint ? fc.oneof({ weight: 3, arbitrary: hint }, { weight: 1, arbitrary: generated }) : generated;
+  // A hint is by property name; another operation may use the name for something else (an LRS credential's
+  // `scopes` are read|write, a preference's `email` is an object), so a hint whose values do not fit is not used.
+  const fits = hint && fc.sample(hint, 5).every((value) => fitsShape(doc, schema, value));
+  return hint && fits ? fc.oneof({ weight: 3, arbitrary: hint }, { weight: 1, arbitrary: generated }) : generated;
+}
+
+/** A shallow check of a hint value against a schema: type, enum and array items. */
+function fitsShape(doc: OpenApiDocument, raw: JsonSchema, value: unknown): boolean {
+  const schema = flatten(doc, raw);
+  if (schema.enum) return schema.enum.includes(value);
+  const alternatives = schema.anyOf ?? schema.oneOf;
+  if (alternatives) return alternatives.some((s) => fitsShape(doc, s, value));
+  const types = typesOf(schema);
+  if (types.length === 0) return true;
+  return types.some((type) => {
+    switch (type) {
+      case "string":
+        return typeof value === "string";
+      case "integer":
+        return Number.isInteger(value);
+      case "number":
+        return typeof value === "number";
+      case "boolean":
+        return typeof value === "boolean";
+      case "null":
+        return value === null;
+      case "array":
+        return (
+          Array.isArray(value) && (!schema.items || value.every((v) => fitsShape(doc, schema.items as JsonSchema, v)))
+        );
+      case "object":
+        return typeof value === "object" && value !== null && !Array.isArray(value);
+      default:
+        return true;
+    }
+  });
 }
 
 /** A fast-check arbitrary of values valid against the schema. */

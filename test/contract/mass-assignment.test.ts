@@ -4,7 +4,7 @@
  * hashes, score where the body does not document it). The answer is a 422 naming that field, and D1 holds exactly
  * what it held before (every row of the academies involved, and no academy or user made from the body).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { api, expectProblem, platformToken } from "../helpers/api";
 import {
   createTenant,
@@ -144,6 +144,14 @@ beforeAll(async () => {
   });
   expect(pkg.status, pkg.text).toBe(201);
   targets.set("/v1/admin/packages", String(pkg.body.id));
+  // Its import job runs on the JOBS queue: let it finish, so it writes nothing while snapshots are compared.
+  await vi.waitUntil(
+    async () => {
+      const jobs = await api("GET", "/v1/admin/jobs?per_page=100", { token: academy.key });
+      return (jobs.body.data as { status: string }[]).every((j) => j.status === "succeeded" || j.status === "failed");
+    },
+    { timeout: 30_000, interval: 100 },
+  );
   targets.set("/v1/learner/scorm/sessions", "999999");
   // A discussion thread with one post by a staff user (API keys of no user cannot post); learner paths are
   // validated before their thread is looked up.
@@ -174,6 +182,13 @@ beforeAll(async () => {
   targets.set("/v1/learner/quizzes", "999999");
   targets.set("/v1/learner/attempts", "999999");
   targets.set("/v1/learner/attempts/999999/answers", "999999");
+  // Surveys, assignments and flashcards: learner paths are validated before their module is looked up; a
+  // submission to evaluate needs a learner's submission, so a made-up id (validation answers first) too.
+  targets.set("/v1/learner/surveys", "999999");
+  targets.set("/v1/learner/assignments", "999999");
+  targets.set("/v1/learner/flashcards", "999999");
+  targets.set("/v1/learner/flashcards/999999/cards", "999999");
+  targets.set("/v1/admin/submissions", "999999");
   const instructor = await roleId(academy, "instructor");
   const client = await api("POST", "/v1/admin/api-clients", { token: academy.key, body: { name: unique("ma") } });
   const modules: number[] = [];

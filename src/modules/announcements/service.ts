@@ -304,6 +304,10 @@ export async function listAnnouncements(ctx: TenantContext<AdminPrincipal>, quer
  * The announcements a learner sees now: published, not expired, and targeted at them (everyone; them by id;
  * or a course they are actively enrolled in). Class and portal rules target nobody (Lectern has neither).
  */
+/**
+ * What a learner may see. The course rule walks the announcement's course ids and finds the learner's enrollment
+ * in each by its unique key (CROSS JOIN fixes that order), never the tenant's enrollments.
+ */
 function visibleTo(ctx: TenantContext<LearnerPrincipal>, now: string): SQL {
   const me = ctx.principal.userId;
   return and(
@@ -312,7 +316,7 @@ function visibleTo(ctx: TenantContext<LearnerPrincipal>, now: string): SQL {
     or(isNull(announcements.expiresAt), gt(announcements.expiresAt, now)),
     sql`(${announcements.sendingRules} = 'all'
       OR (${announcements.sendingRules} = 'specific_users' AND ${me} IN (SELECT value FROM json_each(${announcements.userIds})))
-      OR (${announcements.sendingRules} = 'specific_course_users' AND EXISTS (SELECT 1 FROM enrollments e WHERE e.tenant_id = ${ctx.tenantId} AND e.user_id = ${me} AND e.status = 'active' AND (e.expires_at IS NULL OR e.expires_at > ${now}) AND e.course_id IN (SELECT value FROM json_each(${announcements.courseIds})))))`,
+      OR (${announcements.sendingRules} = 'specific_course_users' AND EXISTS (SELECT 1 FROM json_each(${announcements.courseIds}) j CROSS JOIN enrollments e ON e.tenant_id = ${ctx.tenantId} AND e.course_id = CAST(j.value AS INTEGER) AND e.user_id = ${me} WHERE e.status = 'active' AND (e.expires_at IS NULL OR e.expires_at > ${now}))))`,
   ) as SQL;
 }
 

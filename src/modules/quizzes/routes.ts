@@ -167,7 +167,7 @@ quizzesRouter.openapi(
     description: "The signed-in learner's attempts at the quiz, newest first; `course_id` narrows to one course.",
     security: SECURITY.learner,
     request: { params: ModuleIdParam, query: MyAttemptsQuery },
-    responses: { 200: jsonResponse(AttemptSummaryList, "A page of attempts"), ...errorResponses(401, 403) },
+    responses: { 200: jsonResponse(AttemptSummaryList, "A page of attempts"), ...errorResponses(401, 403, 404) },
   }),
   async (c) => {
     const ctx = learnerContext(c);

@@ -28,3 +28,4 @@ export * from "../modules/users/tables";
 export * from "../modules/webhooks/tables";
 export * from "../modules/xapi/tables";
 export * from "../platform/tables";
+export * from "../modules/packages/launch-tables";

@@ -37,6 +37,7 @@ import {
   zipBody,
 } from "./schemas";
 import * as service from "./service";
+import { fetchAuthToken } from "./xapi-launch";
 
 const tags = ["Packages"];
 const LENGTH_REQUIRED = {
@@ -316,6 +317,7 @@ packagesRouter.openapi(
         placement_id,
         enrollment: { id: open.enrollmentId },
         module: {
+          id: open.placement.module_id,
           type: open.placement.module.type,
           settings: open.placement.module.settings as Record<string, unknown>,
         },
@@ -445,6 +447,45 @@ const content = async (c: Context<AppEnv>) => {
 };
 packagesRouter.get("/content/:token/*", content);
 packagesRouter.on("HEAD", "/content/:token/*", content);
+
+// ---- cmi5 fetch URL ----------------------------------------------------------------------------------------------
+
+packagesRouter.openAPIRegistry.registerPath({
+  method: "post",
+  path: "/cmi5/fetch/{token}",
+  operationId: "fetchCmi5AuthToken",
+  tags: playerTags,
+  summary: "cmi5 fetch URL: the AU's auth-token",
+  description:
+    'The `fetch` launch parameter of a cmi5 AU launch (cmi5 section 8.2). The first POST answers `{"auth-token": "..."}`: the value of an `Authorization: Basic ...` header the LRS at `/xapi/` accepts for this learner and registration. Every later POST answers `{"error-code": "1", "error-text": ...}` (400); an invalid or expired token `{"error-code": "2", ...}` (401).',
+  // Public: the token in the path is the credential (the AU has no other).
+  security: [],
+  request: {
+    params: z.object({
+      token: z.string().openapi({ param: { name: "token", in: "path" }, description: "The fetch token of one launch" }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "The auth-token (once)",
+      content: { "application/json": { schema: z.object({ "auth-token": z.string() }) } },
+    },
+    400: {
+      description: "Already used (error-code 1) or the launch no longer exists (3)",
+      content: { "application/json": { schema: z.object({ "error-code": z.string(), "error-text": z.string() }) } },
+    },
+    401: {
+      description: "Invalid or expired (error-code 2)",
+      content: { "application/json": { schema: z.object({ "error-code": z.string(), "error-text": z.string() }) } },
+    },
+  },
+});
+
+packagesRouter.post("/cmi5/fetch/:token", async (c) => {
+  const answer = await fetchAuthToken(c.get("db"), c.env, c.req.param("token"));
+  c.header("Cache-Control", "no-store");
+  return c.json(answer.body, answer.status);
+});
 
 /** Package uploads stream their zip to R2 under their own limit (app.ts skips the JSON body limit for them). */
 export function isPackageUpload(method: string, path: string): boolean {

@@ -30,6 +30,7 @@ import {
   type ScoState,
   scoState,
 } from "./cmi";
+import { packageRegistrations } from "./launch-tables";
 import { type PlayerClaims, signPlayerToken, verifyPlayerToken } from "./player";
 import {
   type PackageStructure,
@@ -39,6 +40,7 @@ import {
   type ScormSessionRow,
   scormSessions,
 } from "./tables";
+import { openPackageLaunch } from "./xapi-launch";
 
 type LearnerCtx = TenantContext<LearnerPrincipal>;
 type Sco = NonNullable<PackageStructure["scos"]>[number];
@@ -50,7 +52,7 @@ export interface LaunchInfo {
   course_id: number;
   placement_id: number;
   enrollment: { id: number };
-  module: { type: string; settings: Record<string, unknown> };
+  module: { id?: number; type: string; settings: Record<string, unknown> };
 }
 
 const isDoneStatus = (s: ScormSessionRow) =>
@@ -174,7 +176,7 @@ export async function openPlayer(ctx: LearnerCtx, launch: LaunchInfo, baseUrl: s
   const packageId = launch.module.settings.package_id;
   if (typeof packageId !== "number") return null;
   const t = ctx.tenantId;
-  const [pkgRows, versionRows, sessionRows] = await ctx.db.batch([
+  const [pkgRows, versionRows, sessionRows, registrationRows] = await ctx.db.batch([
     ctx.db
       .select()
       .from(packages)
@@ -204,9 +206,37 @@ export async function openPlayer(ctx: LearnerCtx, launch: LaunchInfo, baseUrl: s
       )
       .orderBy(desc(scormSessions.updatedAt), desc(scormSessions.id))
       .limit(200),
+    ctx.db
+      .select()
+      .from(packageRegistrations)
+      .where(
+        and(
+          eq(packageRegistrations.tenantId, t),
+          eq(packageRegistrations.enrollmentId, launch.enrollment.id),
+          eq(packageRegistrations.placementId, launch.placement_id),
+        ),
+      )
+      .limit(1),
   ]);
   const pkg = pkgRows[0];
   const current = versionRows.find((v) => v.version === pkg?.currentVersion);
+  if (pkg && current && (current.standard === "xapi" || current.standard === "cmi5")) {
+    // xAPI / cmi5: launched with the TinCan / cmi5 launch parameters (xapi-launch.ts).
+    return openPackageLaunch(
+      ctx,
+      {
+        course_id: launch.course_id,
+        placement_id: launch.placement_id,
+        enrollment: launch.enrollment,
+        module_id: launch.module.id ?? 0,
+      },
+      baseUrl,
+      pkg,
+      current,
+      registrationRows[0],
+      scoIdentifier,
+    );
+  }
   if (!pkg || !current || (current.standard !== "scorm12" && current.standard !== "scorm2004")) return null;
   const standard = current.standard;
 

@@ -147,7 +147,7 @@ const CmiState = z.record(z.string(), z.unknown()).openapi({
   description: "The CMI data model as nested JSON (the inside of `cmi`), ready for scorm-again's `loadFromJSON`.",
 });
 
-export const Player = z
+export const ScormPlayer = z
   .object({
     standard: z.enum(["scorm12", "scorm2004"]),
     package_id: z.number().int(),
@@ -169,8 +169,48 @@ export const Player = z
   })
   .openapi("ScormPlayer", {
     description:
-      "How to play a SCORM package: scorm-again settings, the CMI state to load, and the content URL. Null when the module's package is not ready (or is xAPI/cmi5).",
+      "How to play a SCORM package: scorm-again settings, the CMI state to load, and the content URL. Null when the module's package is not ready.",
   });
+
+export const XapiPlayer = z
+  .object({
+    standard: z.enum(["xapi", "cmi5"]),
+    package_id: z.number().int(),
+    package_version: z.number().int(),
+    registration: z.string().uuid().openapi({
+      description: "The learner's xAPI registration for this enrollment and placement (the same on every launch)",
+    }),
+    actor: z.record(z.string(), z.unknown()).openapi({
+      description: "The learner's Agent (account: this deployment and the learner id)",
+      example: { objectType: "Agent", name: "Ada", account: { homePage: "https://lms.example", name: "42" } },
+    }),
+    endpoint: z.string().openapi({ description: "This deployment's LRS (`.../xapi/`)" }),
+    activity_id: z.string().openapi({ description: "xAPI: the package's root activity; cmi5: the launched AU's id" }),
+    launch_url: z.string().openapi({
+      description:
+        "Open this (iframe or window). xAPI: the TinCan launch parameters `endpoint`, `auth`, `actor`, `registration`, `activity_id`; cmi5: `endpoint`, `fetch`, `actor`, `registration`, `activityId`",
+    }),
+    fetch_url: z
+      .string()
+      .nullable()
+      .openapi({ description: "cmi5: the one-time fetch URL (POST) answering the auth-token; null for xAPI" }),
+    session_id: z.string().nullable().openapi({ description: "cmi5: this launch's session id; null for xAPI" }),
+    au: z
+      .object({ id: z.string(), title: z.string(), move_on: z.string(), launch_method: z.string() })
+      .nullable()
+      .openapi({ description: "cmi5: the launched AU" }),
+    aus: z
+      .array(z.object({ id: z.string(), title: z.string(), move_on: z.string(), satisfied: z.boolean() }))
+      .nullable()
+      .openapi({ description: "cmi5: every AU of the course and whether it is satisfied" }),
+    expires_at: Timestamp.openapi({ description: "Until when the content URL and the launch credential work" }),
+  })
+  .openapi("XapiPlayer", {
+    description:
+      "How to play an xAPI (TinCan) or cmi5 package: the launch URL with its launch parameters; statements sent to the LRS with the launch credential drive the module's progress (docs/packages.md).",
+  });
+
+export const Player = z.union([ScormPlayer, XapiPlayer]).openapi("PackagePlayer");
 
 export const PlayerLaunchInput = z
   .strictObject({

@@ -165,7 +165,7 @@ export const ModuleLaunch = ModuleState.extend({
   }),
   player: Player.nullable().optional().openapi({
     description:
-      "SCORM modules: the player (session, launch URL, scorm-again settings); null when the package is not ready",
+      "Package modules: the SCORM player (session, launch URL, scorm-again settings) or the xAPI/cmi5 launch (registration, launch URL with its launch parameters); null when the package is not ready",
   }),
 }).openapi("ModuleLaunch", { description: "An opened placement: its state and the module's content." });
 

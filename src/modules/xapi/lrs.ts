@@ -9,6 +9,7 @@ import { hasPermission } from "../../platform/permissions";
 import { nowIso } from "../../platform/time";
 import { adminAuth } from "../auth/middleware";
 import { tenants } from "../tenants/tables";
+import { LAUNCH_USER, type LaunchScope, verifyLaunchCredential } from "./launch-credentials";
 import { lrsCredentials } from "./tables";
 
 /** The version this LRS answers with for 1.0.x requests. */
@@ -31,6 +32,8 @@ export interface LrsContext {
   authority: Record<string, unknown>;
   /** The version the client asked for (1.0.x or 2.0.0). */
   version: string;
+  /** A launch credential's scope: it may only write (and read) for this learner's Agent and registration. */
+  scope?: LaunchScope | null;
   defer: (work: Promise<unknown>) => void;
 }
 
@@ -95,6 +98,31 @@ export const xapiAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
       throw unauthorized("The Basic credentials are not valid base64.");
     }
     const db = c.get("db");
+    if (user === LAUNCH_USER) {
+      // A launch credential (xAPI `auth=` / cmi5 auth-token): signed, scoped to one learner and registration.
+      const scope = await verifyLaunchCredential(c.env.JWT_SECRET, secret);
+      if (!scope) throw unauthorized("The launch credential is invalid or has expired; launch the module again.");
+      const [tenant] = await db.select({ status: tenants.status }).from(tenants).where(eq(tenants.id, scope.tid));
+      if (!tenant) throw unauthorized("The launch credential is invalid or has expired; launch the module again.");
+      if (tenant.status !== "active") throw ApiError.forbidden("This academy is suspended.");
+      contexts.set(c.req.raw, {
+        tenantId: scope.tid,
+        db,
+        env: c.env,
+        canRead: true,
+        canWrite: true,
+        credentialId: null,
+        authority: {
+          objectType: "Agent",
+          name: "Lectern launch",
+          account: { homePage: `${new URL(c.req.url).origin}/xapi/`, name: `launch:${scope.reg}` },
+        },
+        version,
+        scope,
+        defer,
+      });
+      return next();
+    }
     const [row] = await db
       .select({ credential: lrsCredentials, tenantStatus: tenants.status })
       .from(lrsCredentials)
@@ -123,6 +151,7 @@ export const xapiAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
         account: { homePage: `${new URL(c.req.url).origin}/xapi/`, name: cred.key },
       },
       version,
+      scope: null,
       defer,
     });
     return next();
@@ -146,6 +175,7 @@ export const xapiAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
       credentialId: null,
       authority: { objectType: "Agent", account: { homePage: `${new URL(c.req.url).origin}/xapi/`, name: who } },
       version,
+      scope: null,
       defer,
     });
     return next();
@@ -160,3 +190,15 @@ export const xapiEvents: MiddlewareHandler<AppEnv> = async (c, next) => {
   const ctx = contexts.get(c.req.raw);
   if (ctx) ctx.defer(flushOutbox(c.env, c.get("db"), ctx.tenantId, 100));
 };
+
+/**
+ * A launch credential writes and reads only as its learner, in its registration: 403 otherwise. `agentKey` is the
+ * Agent a request acts as or asks about; `registration` the one it names (undefined when it names none).
+ */
+export function assertLaunchScope(ctx: LrsContext, agentKey: string | null, registration: string | null | undefined) {
+  if (!ctx.scope) return;
+  if (agentKey !== ctx.scope.agt)
+    throw ApiError.forbidden("This launch credential acts only for the learner it was issued to.");
+  if (registration !== undefined && registration?.toLowerCase() !== ctx.scope.reg)
+    throw ApiError.forbidden("This launch credential acts only in the registration it was issued for.");
+}

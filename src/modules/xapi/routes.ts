@@ -7,6 +7,7 @@ import { type Context, Hono } from "hono";
 import { createDb } from "../../platform/db";
 import type { AppEnv } from "../../platform/env";
 import { ApiError, problemResponse, toApiError } from "../../platform/errors";
+import { applyStatementsToProgress, LAUNCH_DATA_ID } from "../packages/xapi-launch";
 import {
   type DocumentKind,
   deleteDocuments,
@@ -16,7 +17,16 @@ import {
   listDocumentIds,
   writeDocument,
 } from "./documents";
-import { lrsContext, SUPPORTED_VERSIONS, XAPI_VERSION, xapiAuth, xapiEvents, xapiVersion } from "./lrs";
+import {
+  assertLaunchScope,
+  type LrsContext,
+  lrsContext,
+  SUPPORTED_VERSIONS,
+  XAPI_VERSION,
+  xapiAuth,
+  xapiEvents,
+  xapiVersion,
+} from "./lrs";
 import { boundaryOf, buildMultipart, parseMultipart, sha2Hex } from "./multipart";
 import {
   type AttachmentBytes,
@@ -164,7 +174,8 @@ xapiRouter.put("/xapi/statements", async (c) => {
     throw ApiError.badRequest("`statementId` must be a UUID.");
   const { statements, parts } = await readStatementsBody(c);
   if (Array.isArray(statements)) throw ApiError.badRequest("PUT takes one statement, not an array.");
-  await storeStatements(ctx, statements, parts, { putId: statementId.toLowerCase() });
+  const { fresh } = await storeStatements(ctx, statements, parts, { putId: statementId.toLowerCase() });
+  await applyStatementsToProgress(ctx, fresh, new URL(c.req.url).origin);
   return c.body(null, 204);
 });
 
@@ -172,7 +183,9 @@ xapiRouter.post("/xapi/statements", async (c) => {
   const ctx = lrsContext(c, "write");
   if (Object.keys(c.req.query()).length > 0) throw ApiError.badRequest("POST /xapi/statements takes no parameters.");
   const { statements, parts } = await readStatementsBody(c);
-  const { ids } = await storeStatements(ctx, statements, parts);
+  const { ids, fresh } = await storeStatements(ctx, statements, parts);
+  // Statements of launched xAPI/cmi5 packages drive module progress (only those stored now, not replays).
+  await applyStatementsToProgress(ctx, fresh, new URL(c.req.url).origin);
   return c.json(ids, 200);
 });
 
@@ -197,6 +210,13 @@ xapiRouter.get("/xapi/statements", async (c) => {
     c.header("X-Experience-API-Consistent-Through", consistentThrough);
     c.header("Last-Modified", new Date(Math.floor(row.stored_us / 1000)).toUTCString());
     return withAttachments ? multipartResponse(c, ctx.tenantId, statement, [statement]) : c.json(statement, 200);
+  }
+  if (ctx.scope) {
+    // A launch credential queries only its learner's statements or its registration's.
+    const agentKey = query.agent !== undefined ? actorKey(parseAgentParam(query.agent)) : null;
+    const registration = query.registration?.toLowerCase();
+    if (agentKey !== ctx.scope.agt && registration !== ctx.scope.reg)
+      throw ApiError.forbidden("A launch credential queries with its learner as `agent` or its `registration`.");
   }
   const result = await queryStatements(ctx, query);
   const statements = result.rows.map((row: StatementRow) => renderStatement(row, result.format, languages));
@@ -243,11 +263,29 @@ async function multipartResponse(
 // ---------------------------------------------------------------------------------------------------------
 // Documents: State, Activity Profile, Agent Profile
 
+/**
+ * A launch credential reads and writes the state and agent profile of its own learner (state: in its
+ * registration when one is named) and never writes `LMS.LaunchData`, which the LMS owns (cmi5).
+ */
+function documentScope(
+  ctx: LrsContext,
+  key: ReturnType<typeof documentKey>["key"],
+  docId: string | undefined,
+  write: boolean,
+) {
+  if (!ctx.scope) return;
+  if (key.kind === "state") assertLaunchScope(ctx, key.agent, key.registration || undefined);
+  if (key.kind === "agent_profile") assertLaunchScope(ctx, key.agent, undefined);
+  if (write && key.kind === "state" && (docId === LAUNCH_DATA_ID || docId === undefined))
+    throw ApiError.forbidden("LMS.LaunchData is written by the LMS; the AU may only read it.");
+}
+
 function documentRoutes(path: string, kind: DocumentKind) {
   xapiRouter.get(path, async (c) => {
     const ctx = lrsContext(c, "read");
     const query = c.req.query();
     const { key, docId } = documentKey(kind, query);
+    documentScope(ctx, key, docId, false);
     if (docId === undefined) return c.json(await listDocumentIds(ctx, key, query.since), 200);
     const doc = await getDocument(ctx, key, docId);
     return c.body(documentBytes(doc) as unknown as ArrayBuffer, 200, {
@@ -262,6 +300,7 @@ function documentRoutes(path: string, kind: DocumentKind) {
       const query = c.req.query();
       if (query.since !== undefined) throw ApiError.badRequest("`since` is only for GET.");
       const { key, docId } = documentKey(kind, query);
+      documentScope(ctx, key, docId, true);
       const etag = await writeDocument(
         ctx,
         key,
@@ -279,6 +318,7 @@ function documentRoutes(path: string, kind: DocumentKind) {
     const query = c.req.query();
     if (query.since !== undefined) throw ApiError.badRequest("`since` is only for GET.");
     const { key, docId } = documentKey(kind, query);
+    documentScope(ctx, key, docId, true);
     await deleteDocuments(ctx, key, docId, {
       ifMatch: c.req.header("if-match"),
       ifNoneMatch: c.req.header("if-none-match"),

@@ -5,7 +5,7 @@ import { batchableRaw } from "../../platform/db";
 import { ApiError, type FieldError } from "../../platform/errors";
 import { outboxInsert } from "../../platform/events";
 import { nowIso } from "../../platform/time";
-import type { LrsContext } from "./lrs";
+import { assertLaunchScope, type LrsContext } from "./lrs";
 import {
   actorKey,
   isIri,
@@ -145,7 +145,7 @@ export async function storeStatements(
   input: unknown,
   parts: AttachmentBytes[],
   options: { putId?: string } = {},
-): Promise<{ ids: string[]; created: number }> {
+): Promise<{ ids: string[]; created: number; fresh: Json[] }> {
   const list = Array.isArray(input) ? input : [input];
   if (list.length === 0) throw bad("The batch is empty.");
   if (list.length > MAX_BATCH) throw new ApiError(413, `Send at most ${MAX_BATCH} statements per request.`);
@@ -153,6 +153,13 @@ export async function storeStatements(
   const errors = list.flatMap((s, i) => validateStatement(s, Array.isArray(input) ? String(i) : "", v2));
   if (errors.length > 0) throw bad("The statement does not conform to xAPI; see `errors`.", errors);
   const statements = list as Json[];
+  if (ctx.scope) {
+    // A launch credential writes only its learner's statements, in its registration.
+    for (const s of statements) {
+      const context = isJson(s.context) ? s.context : {};
+      assertLaunchScope(ctx, actorKey(s.actor), typeof context.registration === "string" ? context.registration : null);
+    }
+  }
 
   if (options.putId !== undefined) {
     const s = statements[0];
@@ -229,7 +236,7 @@ export async function storeStatements(
     if (inBatch && (inBatch.verb as Json).id === VOIDED_VERB)
       throw bad(`Statement ${target} is a voiding statement; it cannot be voided.`);
   }
-  if (fresh.length === 0) return { ids: statements.map((s) => s.id as string), created: 0 };
+  if (fresh.length === 0) return { ids: statements.map((s) => s.id as string), created: 0, fresh };
 
   // Rows as JSON for INSERT ... SELECT FROM json_each: a few statements per batch whatever the count.
   const version = ctx.version.startsWith("2.") ? "2.0.0" : "1.0.0";
@@ -341,7 +348,7 @@ export async function storeStatements(
     }) as unknown as ReturnType<typeof batchableRaw>,
   );
   await ctx.db.batch(batch as [ReturnType<typeof batchableRaw>, ...ReturnType<typeof batchableRaw>[]]);
-  return { ids: statements.map((s) => s.id as string), created: n };
+  return { ids: statements.map((s) => s.id as string), created: n, fresh };
 }
 
 /**

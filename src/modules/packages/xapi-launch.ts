@@ -1,0 +1,649 @@
+/**
+ * Launching xAPI (TinCan) and cmi5 packages, and statements driving progress.
+ *
+ * - Every learner gets one xAPI registration per enrollment and placement (`package_registrations`), created at
+ *   the first launch. The launch answers a `/content/{token}/...` URL carrying the launch parameters: TinCan's
+ *   `endpoint`, `auth` (a short-lived launch credential scoped to that learner and registration), `actor`,
+ *   `registration`, `activity_id`; cmi5's `endpoint`, `fetch`, `actor`, `registration`, `activityId`.
+ * - cmi5 (Lectern as the spec's LMS): each launch of an AU is a session (`cmi5_sessions`); before answering,
+ *   the `LMS.LaunchData` state document and the LMS "launched" statement are written to the LRS. The fetch URL
+ *   answers `{"auth-token": ...}` once, then the spec's error JSON.
+ * - When the LRS stores statements (`applyStatementsToProgress`, called by the statement routes after the
+ *   store), those of a known registration of the tenant whose actor is its learner update what the registration
+ *   knows (completed / passed / failed, result.completion / success / score.scaled). xAPI: the root activity's
+ *   result goes to progress as a SCORM commit's does (passed -> passed with score, failed -> failed, completed ->
+ *   completed). cmi5: an AU satisfying its moveOn gets the LMS "satisfied" statement; when every AU is satisfied
+ *   the course gets one too and the module completes (passed with the AUs' mean score when an AU passed).
+ */
+import { and, eq, sql } from "drizzle-orm";
+import { jwtVerify, SignJWT } from "jose";
+import type { LearnerPrincipal, TenantContext } from "../../platform/auth";
+import type { Db, Env } from "../../platform/env";
+import { ApiError } from "../../platform/errors";
+import { nowIso } from "../../platform/time";
+import { completeModuleByRule, recordGradedResult } from "../progress/service";
+import { findUser } from "../users/service";
+import { writeDocument } from "../xapi/documents";
+import { signLaunchCredential } from "../xapi/launch-credentials";
+import type { LrsContext } from "../xapi/lrs";
+import { storeStatements } from "../xapi/statements";
+import { actorKey, isJson } from "../xapi/validate";
+import {
+  type ActivityResult,
+  type Cmi5SessionRow,
+  cmi5Sessions,
+  type PackageRegistrationRow,
+  packageRegistrations,
+} from "./launch-tables";
+import { signPlayerToken } from "./player";
+import type { PackageRow, PackageStructure, PackageVersionRow } from "./tables";
+
+type Json = Record<string, unknown>;
+type LearnerCtx = TenantContext<LearnerPrincipal>;
+type Au = NonNullable<PackageStructure["aus"]>[number];
+
+export const VERBS = {
+  completed: "http://adlnet.gov/expapi/verbs/completed",
+  passed: "http://adlnet.gov/expapi/verbs/passed",
+  failed: "http://adlnet.gov/expapi/verbs/failed",
+  launched: "http://adlnet.gov/expapi/verbs/launched",
+  terminated: "http://adlnet.gov/expapi/verbs/terminated",
+  satisfied: "https://w3id.org/xapi/adl/verbs/satisfied",
+} as const;
+const VERB_NAMES: Record<string, string> = {
+  [VERBS.launched]: "launched",
+  [VERBS.satisfied]: "satisfied",
+};
+export const CMI5 = {
+  category: "https://w3id.org/xapi/cmi5/context/categories/cmi5",
+  moveOnCategory: "https://w3id.org/xapi/cmi5/context/categories/moveon",
+  sessionId: "https://w3id.org/xapi/cmi5/context/extensions/sessionid",
+  launchMode: "https://w3id.org/xapi/cmi5/context/extensions/launchmode",
+  launchUrl: "https://w3id.org/xapi/cmi5/context/extensions/launchurl",
+  moveOn: "https://w3id.org/xapi/cmi5/context/extensions/moveon",
+  launchParameters: "https://w3id.org/xapi/cmi5/context/extensions/launchparameters",
+  masteryScore: "https://w3id.org/xapi/cmi5/context/extensions/masteryscore",
+  courseType: "https://w3id.org/xapi/cmi5/activitytype/course",
+  auType: "https://w3id.org/xapi/cmi5/activitytype/au",
+} as const;
+export const LAUNCH_DATA_ID = "LMS.LaunchData";
+
+export interface PackageLaunchInfo {
+  course_id: number;
+  placement_id: number;
+  enrollment: { id: number };
+  module_id: number;
+}
+
+function encodeLaunchPath(path: string): string {
+  const at = path.search(/[?#]/);
+  const file = at < 0 ? path : path.slice(0, at);
+  const rest = at < 0 ? "" : path.slice(at);
+  return file.split("/").map(encodeURIComponent).join("/") + rest;
+}
+
+/** Appends launch parameters to a URL (before its fragment), percent-encoded as TinCan and cmi5 expect. */
+function withQuery(url: string, params: Record<string, string>): string {
+  const hash = url.indexOf("#");
+  const base = hash < 0 ? url : url.slice(0, hash);
+  const fragment = hash < 0 ? "" : url.slice(hash);
+  const query = Object.entries(params)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .join("&");
+  return `${base}${base.includes("?") ? "&" : "?"}${query}${fragment}`;
+}
+
+/** An LRS context acting as the LMS itself (its own statements and documents), for one tenant. */
+export function lmsLrsContext(
+  tenantId: number,
+  db: Db,
+  env: Env,
+  baseUrl: string,
+  defer: (work: Promise<unknown>) => void,
+): LrsContext {
+  return {
+    tenantId,
+    db,
+    env,
+    canRead: true,
+    canWrite: true,
+    credentialId: null,
+    authority: { objectType: "Agent", name: "Lectern LMS", account: { homePage: `${baseUrl}/xapi/`, name: "lms" } },
+    version: "1.0.3",
+    scope: null,
+    defer,
+  };
+}
+
+// ---- launch ------------------------------------------------------------------------------------------------------
+
+/** The registration of this enrollment and placement, created at the first launch. */
+async function registrationFor(
+  ctx: LearnerCtx,
+  launch: PackageLaunchInfo,
+  pkg: PackageRow,
+  version: PackageVersionRow,
+  existing: PackageRegistrationRow | undefined,
+  baseUrl: string,
+): Promise<PackageRegistrationRow> {
+  if (existing) return existing;
+  const learner = await findUser(ctx, "learner", ctx.principal.userId);
+  const actor = {
+    objectType: "Agent",
+    name: learner.name,
+    account: { homePage: baseUrl, name: String(learner.id) },
+  };
+  const standard = version.standard as "xapi" | "cmi5";
+  const activityId =
+    standard === "xapi" ? (version.structure?.activities?.[0]?.id ?? "") : (version.structure?.course_id ?? "");
+  const now = nowIso();
+  const [row] = await ctx.db
+    .insert(packageRegistrations)
+    .values({
+      tenantId: ctx.tenantId,
+      registration: crypto.randomUUID(),
+      enrollmentId: launch.enrollment.id,
+      placementId: launch.placement_id,
+      courseId: launch.course_id,
+      moduleId: launch.module_id,
+      userId: ctx.principal.userId,
+      packageId: pkg.id,
+      packageVersion: version.version,
+      standard,
+      activityId,
+      actor,
+      actorKey: actorKey(actor) as string,
+      results: {},
+      createdAt: now,
+      updatedAt: now,
+    })
+    // A concurrent first launch: the registration that won stays (the update touches only updated_at).
+    .onConflictDoUpdate({
+      target: [packageRegistrations.tenantId, packageRegistrations.enrollmentId, packageRegistrations.placementId],
+      set: { updatedAt: now },
+    })
+    .returning();
+  return row;
+}
+
+/**
+ * The player of an xAPI or cmi5 package: the registration, the launch URL with its parameters, and for cmi5 the
+ * session of this AU launch (LaunchData and the "launched" statement already in the LRS).
+ */
+export async function openPackageLaunch(
+  ctx: LearnerCtx,
+  launch: PackageLaunchInfo,
+  baseUrl: string,
+  pkg: PackageRow,
+  version: PackageVersionRow,
+  existing: PackageRegistrationRow | undefined,
+  auId?: string,
+) {
+  const standard = version.standard as "xapi" | "cmi5";
+  let au: Au | undefined;
+  if (standard === "cmi5") {
+    const aus = version.structure?.aus ?? [];
+    if (auId !== undefined) {
+      au = aus.find((a) => a.id === auId);
+      if (!au) throw ApiError.validation([{ path: "sco", message: `The package has no AU "${auId}".` }]);
+    } else {
+      const results = existing?.results ?? {};
+      au = aus.find((a) => !results[a.id]?.satisfied && !results[a.id]?.waived) ?? aus[0];
+    }
+    if (!au) return null;
+  }
+  const reg = await registrationFor(ctx, launch, pkg, version, existing, baseUrl);
+  const { token, expiresAt } = await signPlayerToken(ctx.env.JWT_SECRET, {
+    tid: ctx.tenantId,
+    // No SCORM session: 0 names none, so this token cannot commit to one.
+    sid: 0,
+    pkg: pkg.id,
+    ver: version.version,
+    uid: ctx.principal.userId,
+    lno: 0,
+  });
+  const endpoint = `${baseUrl}/xapi/`;
+  const contentUrl = (path: string) =>
+    /^[a-z][a-z0-9+.-]*:/i.test(path) ? path : `${baseUrl}/content/${token}/${encodeLaunchPath(path)}`;
+  const common = {
+    standard,
+    package_id: pkg.id,
+    package_version: version.version,
+    registration: reg.registration,
+    actor: reg.actor,
+    endpoint,
+    expires_at: expiresAt,
+  };
+
+  if (standard === "xapi") {
+    const root = version.structure?.activities?.[0];
+    if (!root?.launch) return null;
+    const credential = await signLaunchCredential(ctx.env.JWT_SECRET, {
+      tid: ctx.tenantId,
+      reg: reg.registration,
+      agt: reg.actorKey,
+      uid: ctx.principal.userId,
+    });
+    return {
+      ...common,
+      activity_id: root.id,
+      launch_url: withQuery(contentUrl(root.launch), {
+        endpoint,
+        auth: credential.authorization,
+        actor: JSON.stringify(reg.actor),
+        registration: reg.registration,
+        activity_id: root.id,
+      }),
+      fetch_url: null,
+      session_id: null,
+      au: null,
+      aus: null,
+    };
+  }
+
+  // cmi5: a new session for this AU launch; LaunchData and "launched" before the URL is handed out.
+  const theAu = au as Au;
+  const now = nowIso();
+  const sessionId = crypto.randomUUID();
+  const [session] = await ctx.db
+    .insert(cmi5Sessions)
+    .values({ tenantId: ctx.tenantId, registrationId: reg.id, auId: theAu.id, sessionId, createdAt: now })
+    .returning();
+  const fetchToken = await signFetchToken(ctx.env.JWT_SECRET, { tid: ctx.tenantId, cs: session.id });
+  const fetchUrl = `${baseUrl}/cmi5/fetch/${fetchToken}`;
+  const returnUrl = `${baseUrl}/v1/learner/courses/${launch.course_id}/outline`;
+  const lrs = lmsLrsContext(ctx.tenantId, ctx.db, ctx.env, baseUrl, ctx.defer);
+  const launchData = {
+    contextTemplate: {
+      contextActivities: { grouping: [{ objectType: "Activity", id: theAu.id }] },
+      extensions: { [CMI5.sessionId]: sessionId },
+    },
+    launchMode: "Normal",
+    launchMethod: theAu.launch_method,
+    moveOn: theAu.move_on,
+    returnURL: returnUrl,
+    ...(theAu.mastery_score !== null ? { masteryScore: theAu.mastery_score } : {}),
+    ...(theAu.launch_parameters ? { launchParameters: theAu.launch_parameters } : {}),
+  };
+  await writeDocument(
+    lrs,
+    { kind: "state", activityId: theAu.id, agent: reg.actorKey, registration: reg.registration },
+    LAUNCH_DATA_ID,
+    new TextEncoder().encode(JSON.stringify(launchData)),
+    "application/json",
+    "PUT",
+    {},
+  );
+  const launchUrl = withQuery(contentUrl(theAu.url), {
+    endpoint,
+    fetch: fetchUrl,
+    actor: JSON.stringify(reg.actor),
+    registration: reg.registration,
+    activityId: theAu.id,
+  });
+  await storeStatements(
+    lrs,
+    lmsStatement(reg, VERBS.launched, auActivity(theAu), sessionId, version.structure?.course_id, {
+      [CMI5.launchMode]: "Normal",
+      [CMI5.launchUrl]: launchUrl.split("?")[0],
+      [CMI5.moveOn]: theAu.move_on,
+      ...(theAu.launch_parameters ? { [CMI5.launchParameters]: theAu.launch_parameters } : {}),
+      ...(theAu.mastery_score !== null ? { [CMI5.masteryScore]: theAu.mastery_score } : {}),
+    }),
+    [],
+  );
+  return {
+    ...common,
+    activity_id: theAu.id,
+    launch_url: launchUrl,
+    fetch_url: fetchUrl,
+    session_id: sessionId,
+    au: { id: theAu.id, title: theAu.title, move_on: theAu.move_on, launch_method: theAu.launch_method },
+    aus: (version.structure?.aus ?? []).map((a) => ({
+      id: a.id,
+      title: a.title,
+      move_on: a.move_on,
+      satisfied: !!reg.results[a.id]?.satisfied,
+    })),
+  };
+}
+
+const auActivity = (au: Au) => ({
+  objectType: "Activity",
+  id: au.id,
+  definition: { type: CMI5.auType, name: { und: au.title } },
+});
+
+/** An LMS-written cmi5 statement about the registration's learner. */
+function lmsStatement(
+  reg: PackageRegistrationRow,
+  verb: string,
+  object: Json,
+  sessionId: string | null,
+  courseId: string | undefined,
+  extensions: Json = {},
+  categories: string[] = [CMI5.category],
+): Json {
+  return {
+    id: crypto.randomUUID(),
+    actor: reg.actor,
+    verb: { id: verb, display: { "en-US": VERB_NAMES[verb] ?? verb } },
+    object,
+    timestamp: nowIso(),
+    context: {
+      registration: reg.registration,
+      contextActivities: {
+        category: categories.map((id) => ({ objectType: "Activity", id })),
+        ...(courseId && object.id !== courseId ? { grouping: [{ objectType: "Activity", id: courseId }] } : {}),
+      },
+      extensions: { ...(sessionId ? { [CMI5.sessionId]: sessionId } : {}), ...extensions },
+    },
+  };
+}
+
+// ---- the cmi5 fetch URL --------------------------------------------------------------------------------------------
+
+const FETCH_AUDIENCE = "lectern:cmi5-fetch";
+const fetchKey = (secret: string) => new TextEncoder().encode(`cmi5-fetch:${secret}`);
+
+async function signFetchToken(secret: string, claims: { tid: number; cs: number }) {
+  return new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer("lectern")
+    .setAudience(FETCH_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime("8h")
+    .sign(fetchKey(secret));
+}
+
+/** cmi5 fetch errors (cmi5 section 8.2.3): 1 already used, 2 security (invalid token), 3 general. */
+export function fetchError(code: "1" | "2" | "3", text: string) {
+  return { "error-code": code, "error-text": text };
+}
+
+/**
+ * `POST {fetch}`: the auth-token for the session's launch, once. Later calls (and unknown or expired tokens)
+ * answer the spec's error JSON.
+ */
+export async function fetchAuthToken(
+  db: Db,
+  env: Env,
+  token: string,
+): Promise<{ status: 200 | 400 | 401; body: Record<string, string> }> {
+  let claims: { tid: number; cs: number };
+  try {
+    const { payload } = await jwtVerify(token, fetchKey(env.JWT_SECRET), {
+      issuer: "lectern",
+      audience: FETCH_AUDIENCE,
+      algorithms: ["HS256"],
+    });
+    if (typeof payload.tid !== "number" || typeof payload.cs !== "number") throw new Error("claims");
+    claims = { tid: payload.tid, cs: payload.cs };
+  } catch {
+    return { status: 401, body: fetchError("2", "The fetch URL is invalid or has expired.") };
+  }
+  const now = nowIso();
+  const [session] = await db
+    .update(cmi5Sessions)
+    .set({ fetchedAt: now })
+    .where(
+      and(
+        eq(cmi5Sessions.tenantId, claims.tid),
+        eq(cmi5Sessions.id, claims.cs),
+        sql`${cmi5Sessions.fetchedAt} IS NULL`,
+      ),
+    )
+    .returning();
+  if (!session) {
+    return { status: 400, body: fetchError("1", "This fetch URL was already used; launch the AU again.") };
+  }
+  const [reg] = await db
+    .select()
+    .from(packageRegistrations)
+    .where(and(eq(packageRegistrations.tenantId, claims.tid), eq(packageRegistrations.id, session.registrationId)))
+    .limit(1);
+  if (!reg) return { status: 400, body: fetchError("3", "The registration of this launch no longer exists.") };
+  const credential = await signLaunchCredential(env.JWT_SECRET, {
+    tid: claims.tid,
+    reg: reg.registration,
+    agt: reg.actorKey,
+    uid: reg.userId,
+  });
+  return { status: 200, body: { "auth-token": credential.basic } };
+}
+
+// ---- statements -> progress ------------------------------------------------------------------------------------------
+
+function scaledOf(result: Json): number | null {
+  const score = isJson(result.score) ? result.score : null;
+  if (!score) return null;
+  if (typeof score.scaled === "number") return Math.max(-1, Math.min(1, score.scaled));
+  if (typeof score.raw === "number" && typeof score.max === "number") {
+    const min = typeof score.min === "number" ? score.min : 0;
+    if (score.max > min) return Math.max(0, Math.min(1, (score.raw - min) / (score.max - min)));
+  }
+  return null;
+}
+
+/** What one statement says about its object's result, merged into what was known. */
+function merge(prior: ActivityResult | undefined, s: Json): ActivityResult {
+  const next: ActivityResult = { completed: false, success: null, scaled: null, ...prior };
+  const verb = String((s.verb as Json).id);
+  const result = isJson(s.result) ? s.result : {};
+  const scaled = scaledOf(result);
+  if (verb === VERBS.completed || result.completion === true) next.completed = true;
+  const success = verb === VERBS.passed ? true : verb === VERBS.failed ? false : result.success;
+  if (success === true) {
+    next.success = true;
+    if (scaled !== null) next.scaled = scaled;
+  } else if (success === false && next.success !== true) {
+    next.success = false;
+    if (scaled !== null) next.scaled = scaled;
+  } else if (scaled !== null && next.success === null) next.scaled = scaled;
+  return next;
+}
+
+/** cmi5 moveOn (section 10): is the AU satisfied by what its statements said? */
+export function moveOnMet(moveOn: string, r: ActivityResult | undefined): boolean {
+  if (r?.waived) return true;
+  const completed = !!r?.completed;
+  const passed = r?.success === true;
+  switch (moveOn) {
+    case "Completed":
+      return completed;
+    case "Passed":
+      return passed;
+    case "CompletedAndPassed":
+      return completed && passed;
+    case "CompletedOrPassed":
+      return completed || passed;
+    default:
+      return true; // NotApplicable
+  }
+}
+
+type ModuleOutcome = { status: "passed" | "failed" | "completed"; score: number | null };
+
+function outcomeOf(r: ActivityResult | undefined): ModuleOutcome | null {
+  if (!r) return null;
+  const score = r.scaled === null ? null : Math.round(Math.max(0, r.scaled) * 100);
+  if (r.success === true) return { status: "passed", score };
+  if (r.success === false) return { status: "failed", score };
+  if (r.completed) return { status: "completed", score };
+  return null;
+}
+
+function cmi5Outcome(aus: Au[], results: Record<string, ActivityResult>): ModuleOutcome | null {
+  const counted = aus.filter((a) => a.move_on !== "NotApplicable");
+  const satisfied = aus.every((a) => moveOnMet(a.move_on, results[a.id]));
+  const scores = counted.map((a) => results[a.id]?.scaled).filter((s): s is number => typeof s === "number");
+  const score = scores.length ? Math.round(Math.max(0, scores.reduce((x, y) => x + y, 0) / scores.length) * 100) : null;
+  if (satisfied) {
+    return counted.some((a) => results[a.id]?.success === true)
+      ? { status: "passed", score }
+      : { status: "completed", score };
+  }
+  const failed = counted.some(
+    (a) => results[a.id]?.success === false && (a.move_on === "Passed" || a.move_on === "CompletedAndPassed"),
+  );
+  return failed ? { status: "failed", score } : null;
+}
+
+/**
+ * After statements are stored: those of known registrations of the tenant (one indexed read for the batch) whose
+ * actor is the registration's learner update its results, and a changed result goes to progress. Only statements
+ * the LRS stored now (not replays) are given; a result equal to the one last reported changes nothing. Failures
+ * of progress (an enrollment revoked meanwhile) are logged: the statements are stored either way.
+ */
+export async function applyStatementsToProgress(ctx: LrsContext, statements: Json[], baseUrl: string) {
+  const byRegistration = new Map<string, Json[]>();
+  for (const s of statements) {
+    const context = isJson(s.context) ? s.context : null;
+    if (!context || typeof context.registration !== "string") continue;
+    const verb = String((s.verb as Json).id);
+    if (verb === VERBS.satisfied || verb === VERBS.launched) continue;
+    const reg = context.registration.toLowerCase();
+    const list = byRegistration.get(reg) ?? [];
+    list.push(s);
+    byRegistration.set(reg, list);
+  }
+  if (byRegistration.size === 0) return;
+  const rows = await ctx.db.all<Record<string, unknown>>(
+    sql`SELECT * FROM package_registrations
+        WHERE tenant_id = ${ctx.tenantId} AND registration IN (SELECT value FROM json_each(${JSON.stringify([...byRegistration.keys()])}))`,
+  );
+  for (const raw of rows) {
+    const reg = rowOf(raw);
+    const mine = (byRegistration.get(reg.registration) ?? []).filter((s) => actorKey(s.actor) === reg.actorKey);
+    if (mine.length === 0) continue;
+    try {
+      await applyToRegistration(ctx, reg, mine, baseUrl);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      console.warn(`registration ${reg.registration}: progress not updated (${err.status} ${err.message})`);
+    }
+  }
+}
+
+function rowOf(raw: Record<string, unknown>): PackageRegistrationRow {
+  return {
+    id: raw.id as number,
+    tenantId: raw.tenant_id as number,
+    registration: raw.registration as string,
+    enrollmentId: raw.enrollment_id as number,
+    placementId: raw.placement_id as number,
+    courseId: raw.course_id as number,
+    moduleId: raw.module_id as number,
+    userId: raw.user_id as number,
+    packageId: raw.package_id as number,
+    packageVersion: raw.package_version as number,
+    standard: raw.standard as "xapi" | "cmi5",
+    activityId: raw.activity_id as string,
+    actor: JSON.parse(raw.actor as string),
+    actorKey: raw.actor_key as string,
+    results: JSON.parse(raw.results as string),
+    reported: (raw.reported as string | null) ?? null,
+    satisfiedAt: (raw.satisfied_at as string | null) ?? null,
+    createdAt: raw.created_at as string,
+    updatedAt: raw.updated_at as string,
+  };
+}
+
+async function applyToRegistration(ctx: LrsContext, reg: PackageRegistrationRow, statements: Json[], baseUrl: string) {
+  const results: Record<string, ActivityResult> = { ...reg.results };
+  let aus: Au[] = [];
+  let courseActivity: string | undefined;
+  if (reg.standard === "cmi5") {
+    const [version] = await ctx.db.all<{ structure: string | null }>(
+      sql`SELECT structure FROM package_versions WHERE tenant_id = ${ctx.tenantId} AND package_id = ${reg.packageId} AND version = ${reg.packageVersion}`,
+    );
+    const structure = version?.structure ? (JSON.parse(version.structure) as PackageStructure) : null;
+    aus = structure?.aus ?? [];
+    courseActivity = structure?.course_id;
+  }
+  const targets = reg.standard === "xapi" ? new Set([reg.activityId]) : new Set(aus.map((a) => a.id));
+  let lastSession: string | null = null;
+  for (const s of statements) {
+    const object = s.object as Json;
+    if ((object.objectType ?? "Activity") !== "Activity" || !targets.has(String(object.id))) continue;
+    const id = String(object.id);
+    results[id] = merge(results[id], s);
+    const ext = isJson(s.context) && isJson(s.context.extensions) ? s.context.extensions : {};
+    if (typeof ext[CMI5.sessionId] === "string") lastSession = ext[CMI5.sessionId] as string;
+  }
+
+  const now = nowIso();
+  const lms = lmsLrsContext(ctx.tenantId, ctx.db, ctx.env, baseUrl, ctx.defer);
+  const lmsStatements: Json[] = [];
+  let satisfiedAt = reg.satisfiedAt;
+  let outcome: ModuleOutcome | null;
+  if (reg.standard === "cmi5") {
+    for (const au of aus) {
+      const r = results[au.id];
+      if (au.move_on === "NotApplicable" || !r || r.satisfied || !moveOnMet(au.move_on, r)) continue;
+      results[au.id] = { ...r, satisfied: true };
+      lmsStatements.push(
+        lmsStatement(reg, VERBS.satisfied, auActivity(au), lastSession, courseActivity, {}, [
+          CMI5.category,
+          CMI5.moveOnCategory,
+        ]),
+      );
+    }
+    if (!satisfiedAt && aus.length > 0 && aus.every((a) => moveOnMet(a.move_on, results[a.id]))) {
+      satisfiedAt = now;
+      const course = courseActivity ?? reg.activityId;
+      lmsStatements.push(
+        lmsStatement(
+          reg,
+          VERBS.satisfied,
+          { objectType: "Activity", id: course, definition: { type: CMI5.courseType } },
+          lastSession,
+          course,
+          {},
+          [CMI5.category, CMI5.moveOnCategory],
+        ),
+      );
+    }
+    outcome = cmi5Outcome(aus, results);
+  } else {
+    outcome = outcomeOf(results[reg.activityId]);
+  }
+  if (lmsStatements.length > 0) await storeStatements(lms, lmsStatements, []);
+
+  const key = outcome ? JSON.stringify(outcome) : null;
+  const changed = key !== null && key !== reg.reported;
+  const update = ctx.db
+    .update(packageRegistrations)
+    .set({ results, satisfiedAt, updatedAt: now, ...(changed ? { reported: key } : {}) })
+    .where(and(eq(packageRegistrations.tenantId, ctx.tenantId), eq(packageRegistrations.id, reg.id)));
+  if (!changed || !outcome) {
+    await update;
+    return;
+  }
+  const tenantCtx: TenantContext = {
+    tenantId: ctx.tenantId,
+    db: ctx.db,
+    env: ctx.env,
+    defer: ctx.defer,
+    principal: { kind: "learner", tenantId: ctx.tenantId, userId: reg.userId, sessionId: 0, writesPerMinute: 0 },
+  };
+  if (outcome.status === "completed") {
+    // Completion follows the access rules of the learner's own launch; the registration is updated after it.
+    await completeModuleByRule(tenantCtx as LearnerCtx, reg.courseId, reg.placementId, ["scorm"]);
+    await update;
+  } else {
+    await recordGradedResult(
+      tenantCtx,
+      {
+        enrollmentId: reg.enrollmentId,
+        placementId: reg.placementId,
+        score: outcome.score ?? (outcome.status === "passed" ? 100 : 0),
+        maxScore: 100,
+        passed: outcome.status === "passed",
+      },
+      [update],
+    );
+  }
+}
+
+export type { Cmi5SessionRow };

@@ -1,0 +1,56 @@
+/**
+ * Launch credentials: short-lived LRS credentials Lectern hands to xAPI (TinCan `auth=`) and cmi5 (fetch URL
+ * `auth-token`) content it launches. HTTP Basic with the username `LAUNCH_USER` and a signed token (HS256 JWT)
+ * as the password; the token names the tenant, the learner's Agent and the registration, and the LRS lets it
+ * write statements and state only for that Agent and registration (see `assertLaunchScope` users in lrs.ts,
+ * statements.ts, documents.ts). Nothing is stored: the signature and the expiry are the credential.
+ */
+import { jwtVerify, SignJWT } from "jose";
+
+export const LAUNCH_USER = "lectern-launch";
+/** How long a launch credential works (a long lesson, with margin). */
+export const LAUNCH_CREDENTIAL_TTL_SECONDS = 8 * 3600;
+const AUDIENCE = "lectern:lrs-launch";
+const ISSUER = "lectern";
+
+export interface LaunchScope {
+  /** tenant */
+  tid: number;
+  /** the registration (UUID, lower case) */
+  reg: string;
+  /** the learner's Agent key (`actorKey`) */
+  agt: string;
+  /** learner */
+  uid: number;
+}
+
+const key = (secret: string) => new TextEncoder().encode(`lrs-launch:${secret}`);
+
+export async function signLaunchCredential(secret: string, scope: LaunchScope, ttl = LAUNCH_CREDENTIAL_TTL_SECONDS) {
+  const token = await new SignJWT({ ...scope })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(`${ttl}s`)
+    .sign(key(secret));
+  /** The value of an `Authorization: Basic ...` header (cmi5's auth-token). */
+  const basic = btoa(`${LAUNCH_USER}:${token}`);
+  return { basic, authorization: `Basic ${basic}`, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() };
+}
+
+/** The credential's scope, or null when the token is invalid or expired. */
+export async function verifyLaunchCredential(secret: string, token: string): Promise<LaunchScope | null> {
+  try {
+    const { payload } = await jwtVerify(token, key(secret), {
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      algorithms: ["HS256"],
+    });
+    if (typeof payload.tid !== "number" || typeof payload.uid !== "number") return null;
+    if (typeof payload.reg !== "string" || typeof payload.agt !== "string") return null;
+    return { tid: payload.tid, reg: payload.reg, agt: payload.agt, uid: payload.uid };
+  } catch {
+    return null;
+  }
+}

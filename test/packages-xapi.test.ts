@@ -423,4 +423,30 @@ describe("cmi5 package: LaunchData, fetch URL, LMS statements, moveOn completes 
     expect(next.body.player.aus).toEqual([expect.objectContaining({ id: AU_ID, satisfied: true })]);
     expect(next.body.player.session_id).not.toBe(player.session_id);
   });
+
+  it("a new launch abandons a session the AU never terminated; a terminated one is not abandoned", async () => {
+    const ABANDONED = "https://w3id.org/xapi/adl/verbs/abandoned";
+    const abandonedQuery = `/xapi/statements?${q({ verb: ABANDONED, registration: player.registration })}`;
+    // The previous test's second launch abandoned the first session (never terminated).
+    const first = (await xapi("GET", abandonedQuery, { auth: tenantCred.basic })).body.statements;
+    expect(first.map((s: any) => s.context.extensions[SESSION_EXT])).toEqual([player.session_id]);
+    expect(first[0].result.duration).toMatch(/^PT\d+S$/);
+    // Launch, terminate through the LRS, launch again: no new abandoned statement for the terminated session.
+    const launch = await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token });
+    const p = launch.body.player;
+    const token = (await raw("POST", p.fetch_url)).body["auth-token"];
+    const terminated = {
+      actor: p.actor,
+      verb: { id: "http://adlnet.gov/expapi/verbs/terminated" },
+      object: { objectType: "Activity", id: AU_ID },
+      context: { registration: p.registration, extensions: { [SESSION_EXT]: p.session_id } },
+    };
+    expectStatus(await xapi("POST", "/xapi/statements", { auth: `Basic ${token}`, json: terminated }), 200);
+    await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token });
+    const after = (await xapi("GET", abandonedQuery, { auth: tenantCred.basic })).body.statements;
+    const sessions = after.map((s: any) => s.context.extensions[SESSION_EXT]);
+    expect(sessions).not.toContain(p.session_id);
+    // The session the previous test launched (never terminated) was abandoned by the launch above.
+    expect(sessions).toHaveLength(2);
+  });
 });

@@ -49,10 +49,12 @@ export const VERBS = {
   launched: "http://adlnet.gov/expapi/verbs/launched",
   terminated: "http://adlnet.gov/expapi/verbs/terminated",
   satisfied: "https://w3id.org/xapi/adl/verbs/satisfied",
+  abandoned: "https://w3id.org/xapi/adl/verbs/abandoned",
 } as const;
 const VERB_NAMES: Record<string, string> = {
   [VERBS.launched]: "launched",
   [VERBS.satisfied]: "satisfied",
+  [VERBS.abandoned]: "abandoned",
 };
 export const CMI5 = {
   category: "https://w3id.org/xapi/cmi5/context/categories/cmi5",
@@ -241,10 +243,24 @@ export async function openPackageLaunch(
     };
   }
 
-  // cmi5: a new session for this AU launch; LaunchData and "launched" before the URL is handed out.
+  // cmi5: a new session for this AU launch; LaunchData and "launched" before the URL is handed out. Earlier
+  // sessions of the registration that never terminated are abandoned (cmi5 section 9.3.7: "abandoned").
   const theAu = au as Au;
   const now = nowIso();
   const sessionId = crypto.randomUUID();
+  const abandoned = existing
+    ? await ctx.db
+        .update(cmi5Sessions)
+        .set({ abandonedAt: now })
+        .where(
+          and(
+            eq(cmi5Sessions.tenantId, ctx.tenantId),
+            eq(cmi5Sessions.registrationId, reg.id),
+            sql`${cmi5Sessions.terminatedAt} IS NULL AND ${cmi5Sessions.abandonedAt} IS NULL`,
+          ),
+        )
+        .returning()
+    : [];
   const [session] = await ctx.db
     .insert(cmi5Sessions)
     .values({ tenantId: ctx.tenantId, registrationId: reg.id, auId: theAu.id, sessionId, createdAt: now })
@@ -281,15 +297,29 @@ export async function openPackageLaunch(
     registration: reg.registration,
     activityId: theAu.id,
   });
+  const auById = new Map((version.structure?.aus ?? []).map((a) => [a.id, a]));
+  const abandonStatements = abandoned.map((old) => ({
+    ...lmsStatement(
+      reg,
+      VERBS.abandoned,
+      auById.has(old.auId) ? auActivity(auById.get(old.auId) as Au) : { objectType: "Activity", id: old.auId },
+      old.sessionId,
+      version.structure?.course_id,
+    ),
+    result: { duration: `PT${Math.max(0, Math.round((Date.parse(now) - Date.parse(old.createdAt)) / 1000))}S` },
+  }));
   await storeStatements(
     lrs,
-    lmsStatement(reg, VERBS.launched, auActivity(theAu), sessionId, version.structure?.course_id, {
-      [CMI5.launchMode]: "Normal",
-      [CMI5.launchUrl]: launchUrl.split("?")[0],
-      [CMI5.moveOn]: theAu.move_on,
-      ...(theAu.launch_parameters ? { [CMI5.launchParameters]: theAu.launch_parameters } : {}),
-      ...(theAu.mastery_score !== null ? { [CMI5.masteryScore]: theAu.mastery_score } : {}),
-    }),
+    [
+      ...abandonStatements,
+      lmsStatement(reg, VERBS.launched, auActivity(theAu), sessionId, version.structure?.course_id, {
+        [CMI5.launchMode]: "Normal",
+        [CMI5.launchUrl]: launchUrl.split("?")[0],
+        [CMI5.moveOn]: theAu.move_on,
+        ...(theAu.launch_parameters ? { [CMI5.launchParameters]: theAu.launch_parameters } : {}),
+        ...(theAu.mastery_score !== null ? { [CMI5.masteryScore]: theAu.mastery_score } : {}),
+      }),
+    ],
     [],
   );
   return {
@@ -563,13 +593,31 @@ async function applyToRegistration(ctx: LrsContext, reg: PackageRegistrationRow,
   }
   const targets = reg.standard === "xapi" ? new Set([reg.activityId]) : new Set(aus.map((a) => a.id));
   let lastSession: string | null = null;
+  const terminated: string[] = [];
   for (const s of statements) {
     const object = s.object as Json;
     if ((object.objectType ?? "Activity") !== "Activity" || !targets.has(String(object.id))) continue;
     const id = String(object.id);
     results[id] = merge(results[id], s);
     const ext = isJson(s.context) && isJson(s.context.extensions) ? s.context.extensions : {};
-    if (typeof ext[CMI5.sessionId] === "string") lastSession = ext[CMI5.sessionId] as string;
+    if (typeof ext[CMI5.sessionId] === "string") {
+      lastSession = ext[CMI5.sessionId] as string;
+      if ((s.verb as Json).id === VERBS.terminated) terminated.push(lastSession);
+    }
+  }
+  if (reg.standard === "cmi5" && terminated.length > 0) {
+    // The AU ended these sessions: a later launch does not abandon them.
+    await ctx.db
+      .update(cmi5Sessions)
+      .set({ terminatedAt: nowIso() })
+      .where(
+        and(
+          eq(cmi5Sessions.tenantId, ctx.tenantId),
+          eq(cmi5Sessions.registrationId, reg.id),
+          sql`${cmi5Sessions.sessionId} IN (SELECT value FROM json_each(${JSON.stringify(terminated)}))`,
+          sql`${cmi5Sessions.terminatedAt} IS NULL`,
+        ),
+      );
   }
 
   const now = nowIso();

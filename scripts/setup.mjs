@@ -167,6 +167,14 @@ async function seed(worker, platformToken) {
       "Create course",
     );
   await seedCurriculum({ call, must }, adminKey, course);
+  // The demo learner is enrolled, so "my courses" and the outline have something to show (again: a no-op).
+  must(
+    await call("POST", `/v1/admin/courses/${course.id}/enrollments`, {
+      auth: adminKey,
+      body: { emails: [learner.email] },
+    }),
+    "Enroll the demo learner",
+  );
   return {
     base_url: BASE_URL,
     platform_token: platformToken,

@@ -14,6 +14,8 @@ export const outbox = sqliteTable(
     data: text("data", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
     occurredAt: text("occurred_at").notNull(),
     sentAt: text("sent_at"),
+    /** A flush claimed the row until then (disjoint claims for concurrent flushes; a lost claim expires). */
+    claimedUntil: text("claimed_until"),
   },
   (t) => [
     index("outbox_unsent_idx").on(t.sentAt, t.id),

@@ -162,7 +162,7 @@ function eventOf(ctx: TenantContext, type: string, idOf: SQL, now: string, guard
   return ctx.db
     .insert(outbox)
     .select(
-      sql`SELECT NULL, tenant_id, ${type}, json_object('id', id, 'heading', heading, 'sending_rules', sending_rules, 'expires_at', expires_at), ${now}, NULL FROM announcements WHERE tenant_id = ${ctx.tenantId} AND id = ${idOf} AND ${guard}`,
+      sql`SELECT NULL, tenant_id, ${type}, json_object('id', id, 'heading', heading, 'sending_rules', sending_rules, 'expires_at', expires_at), ${now}, NULL, NULL FROM announcements WHERE tenant_id = ${ctx.tenantId} AND id = ${idOf} AND ${guard}`,
     );
 }
 

@@ -341,7 +341,7 @@ async function deliverOne(env: Env, db: Db, message: Message<DeliveryMessage>, r
           db
             .insert(outbox)
             .select(
-              sql`SELECT NULL, tenant_id, 'webhook.endpoint_disabled', json_object('id', id, 'url', url, 'failing_since', failing_since), ${now}, NULL FROM webhook_endpoints WHERE ${failingTooLong}`,
+              sql`SELECT NULL, tenant_id, 'webhook.endpoint_disabled', json_object('id', id, 'url', url, 'failing_since', failing_since), ${now}, NULL, NULL FROM webhook_endpoints WHERE ${failingTooLong}`,
             ),
           db
             .update(webhookEndpoints)

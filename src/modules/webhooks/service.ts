@@ -153,7 +153,7 @@ export async function createWebhook(
     ctx.db
       .insert(outbox)
       .select(
-        sql`SELECT NULL, ${ctx.tenantId}, 'webhook.created', json_object('id', ${lastEndpointOf(ctx.tenantId)}, 'url', ${input.url}, 'event_types', json(${JSON.stringify(eventTypes)})), ${now}, NULL`,
+        sql`SELECT NULL, ${ctx.tenantId}, 'webhook.created', json_object('id', ${lastEndpointOf(ctx.tenantId)}, 'url', ${input.url}, 'event_types', json(${JSON.stringify(eventTypes)})), ${now}, NULL, NULL`,
       ),
   ]);
   return { ...toWebhook(row), secret };

@@ -30,6 +30,7 @@ import { notificationsRouter } from "./modules/notifications/routes";
 import { isPlayerTokenCommit } from "./modules/packages/player";
 import { isPackageUpload, packagesRouter } from "./modules/packages/routes";
 import { progressRouter } from "./modules/progress/routes";
+import { isQuestionImport, questionImportRouter } from "./modules/questions/import.routes";
 import { questionsRouter } from "./modules/questions/routes";
 import { quizzesRouter } from "./modules/quizzes/routes";
 import { ratingsRouter } from "./modules/ratings/routes";
@@ -79,6 +80,7 @@ const routers = [
   activitiesRouter,
   progressRouter,
   questionsRouter,
+  questionImportRouter,
   quizzesRouter,
   mediaRouter,
   packagesRouter,
@@ -149,11 +151,13 @@ export function createApp(): OpenAPIHono<AppEnv> {
       c.header("Cache-Control", "no-store");
       await next();
     },
-    // File uploads stream their bodies to R2 under their own limits (src/modules/media, src/modules/packages).
+    // File uploads stream their bodies to R2 under their own limits (src/modules/media, src/modules/packages);
+    // the question CSV import has its own limit too.
     (c, next) =>
       isMediaUpload(c.req.method, c.req.path) ||
       isPackageUpload(c.req.method, c.req.path) ||
-      isSubmissionUpload(c.req.method, c.req.path)
+      isSubmissionUpload(c.req.method, c.req.path) ||
+      isQuestionImport(c.req.method, c.req.path)
         ? next()
         : jsonBodyLimit(c, next),
   );

@@ -1,6 +1,7 @@
 import type { Db, Env } from "../../platform/env";
 import type { Permission } from "../../platform/permissions";
 import { packageImportJob } from "../packages/jobs";
+import { questionsImportJob } from "../questions/import-job";
 
 /** What a job handler gets: its tenant, its input as given to `createJob`, and a way to report progress. */
 export interface JobRun {
@@ -29,4 +30,5 @@ export interface JobKind {
  */
 export const JOB_HANDLERS: Record<string, JobKind> = {
   "package.import": packageImportJob,
+  "questions.import": questionsImportJob,
 };

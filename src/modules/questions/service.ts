@@ -221,7 +221,7 @@ export async function lookupQuestions(
 
 // ---- writing ----------------------------------------------------------------------------------------------------
 
-function authorOf(ctx: TenantContext): number | null {
+export function authorOf(ctx: TenantContext): number | null {
   const p = ctx.principal;
   if (p.kind === "staff") return p.userId;
   if (p.kind === "api_key") return p.userId;

@@ -425,7 +425,8 @@ export const EVENT_CATALOG = {
   // Assessments: question bank and quizzes (questions and quizzes modules)
   "question.created": {
     group: "Assessments",
-    description: "A question was added to the bank (created, cloned: `source_id`, or imported: `job_id`).",
+    description:
+      "A question was added to the bank (created, cloned: `source_id`, or imported from a CSV of up to 500 rows in the request).",
     data: payload({ id: Id, type: Text, title: Text }),
   },
   "question.updated": {
@@ -437,6 +438,18 @@ export const EVENT_CATALOG = {
     group: "Assessments",
     description: "A question was deleted from the bank (and from the quizzes using it, when forced).",
     data: payload({ id: Id }),
+  },
+  "question.imported": {
+    group: "Assessments",
+    description:
+      "A background CSV import (`questions.import` job) added questions to the bank; one event per import, no per-question `question.created` (the job's result lists `question_ids`).",
+    data: payload({
+      job_id: Id,
+      mode: z.enum(["all_or_nothing", "valid_rows"]),
+      total_rows: Id,
+      created: Id,
+      failed_rows: Id,
+    }),
   },
   "quiz.questions_updated": {
     group: "Assessments",

@@ -341,6 +341,17 @@ async function packageOfA() {
     "/v1/admin/packages/{id}": path,
     "/v1/admin/packages/{id}/versions": { url: `${path}/versions`, read: path },
     "/v1/admin/packages/{id}/report": { url: `${path}/report`, read: path },
+    // Registrations come from launches; B is refused before any registration is looked up in A's package.
+    "/v1/admin/packages/{id}/registrations": { url: `${path}/registrations`, read: path },
+    "/v1/admin/packages/{id}/registrations/{registration}": {
+      url: `${path}/registrations/0f8fad5b-d9cb-469f-a165-70867728950e`,
+      read: path,
+    },
+    "/v1/admin/packages/{id}/registrations/{registration}/waive": {
+      url: `${path}/registrations/0f8fad5b-d9cb-469f-a165-70867728950e/waive`,
+      read: path,
+      body: { au_id: "https://example.com/au", reason: "Administrative" },
+    },
     "/v1/admin/packages/{id}/versions/from-media": {
       url: `${path}/versions/from-media`,
       read: path,

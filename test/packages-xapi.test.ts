@@ -450,3 +450,123 @@ describe("cmi5 package: LaunchData, fetch URL, LMS statements, moveOn completes 
     expect(sessions).toHaveLength(2);
   });
 });
+
+// ---- cmi5 with two AUs: waive, registrations (admin) -------------------------------------------------------------
+
+const TWO_AU_COURSE = "https://example.com/courses/cmi5-two";
+const AU_A = `${TWO_AU_COURSE}/au/a`;
+const AU_B = `${TWO_AU_COURSE}/au/b`;
+const TWO_AUS = `<?xml version="1.0" encoding="utf-8"?>
+<courseStructure xmlns="https://w3id.org/xapi/profiles/cmi5/v1/CourseStructure.xsd">
+  <course id="${TWO_AU_COURSE}"><title><langstring lang="en-US">Two AUs</langstring></title></course>
+  <block id="${TWO_AU_COURSE}/block/1">
+    <title><langstring lang="en-US">Block</langstring></title>
+    <au id="${AU_A}" moveOn="Completed"><title><langstring lang="en-US">A</langstring></title><url>a.html</url></au>
+    <au id="${AU_B}" moveOn="Passed"><title><langstring lang="en-US">B</langstring></title><url>b.html</url></au>
+  </block>
+</courseStructure>`;
+
+describe("cmi5 waive and the registrations of a package (admin)", () => {
+  let t: TestTenant;
+  let other: TestTenant;
+  let learner: Learner;
+  let pkgId: number;
+  let course: Awaited<ReturnType<typeof courseWith>>;
+  let player: any;
+
+  beforeAll(async () => {
+    [t, other] = await Promise.all([createTenant(), createTenant()]);
+    learner = await learnerSession(t);
+    const pkg = await imported(t, zipSync({ "cmi5.xml": strToU8(TWO_AUS), "a.html": page("A"), "b.html": page("B") }));
+    pkgId = pkg.id;
+    course = await courseWith(t, pkg.id, [learner]);
+    player = (await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token })).body.player;
+    expect(player.au.id).toBe(AU_A);
+  });
+
+  const waivePath = () => `/v1/admin/packages/${pkgId}/registrations/${player.registration}/waive`;
+
+  it("lists and gets registrations; another academy's, another package's or a malformed id are refused", async () => {
+    const list = await api("GET", `/v1/admin/packages/${pkgId}/registrations?user_id=${learner.id}`, { token: t.key });
+    expectStatus(list, 200);
+    expect(list.body.data).toEqual([
+      expect.objectContaining({
+        registration: player.registration,
+        standard: "cmi5",
+        user_id: learner.id,
+        placement_id: course.placementId,
+        result: null,
+      }),
+    ]);
+    expect(list.body.meta.total).toBe(1);
+    const one = await api("GET", `/v1/admin/packages/${pkgId}/registrations/${player.registration}`, { token: t.key });
+    expectStatus(one, 200);
+    expect(
+      (await api("GET", `/v1/admin/packages/${pkgId}/registrations/${player.registration}`, { token: other.key }))
+        .status,
+    ).toBe(404);
+    expect((await api("GET", `/v1/admin/packages/${pkgId}/registrations`, { token: other.key })).status).toBe(404);
+    expect((await api("GET", `/v1/admin/packages/${pkgId}/registrations/not-a-uuid`, { token: t.key })).status).toBe(
+      422,
+    );
+    expect((await api("GET", `/v1/admin/packages/${pkgId}/registrations`)).status).toBe(401);
+    expect((await api("GET", `/v1/admin/packages/${pkgId}/registrations`, { token: learner.token })).status).toBe(403);
+  });
+
+  it("validates the waive: unknown AU 422, bad reason 422, no credential 401, another academy 404", async () => {
+    expect(
+      (await api("POST", waivePath(), { token: t.key, body: { au_id: "https://nope", reason: "Administrative" } }))
+        .status,
+    ).toBe(422);
+    expect((await api("POST", waivePath(), { token: t.key, body: { au_id: AU_B, reason: "Because" } })).status).toBe(
+      422,
+    );
+    expect((await api("POST", waivePath(), { body: { au_id: AU_B, reason: "Administrative" } })).status).toBe(401);
+    expect(
+      (await api("POST", waivePath(), { token: other.key, body: { au_id: AU_B, reason: "Administrative" } })).status,
+    ).toBe(404);
+    expect((await progressOf(t, course.placementId, learner.id))?.status).toBe("in_progress");
+  });
+
+  it("waiving B and completing A satisfies the course: waived and satisfied statements, module completed", async () => {
+    const cred = await lrsCredential(t);
+    const waived = await api("POST", waivePath(), { token: t.key, body: { au_id: AU_B, reason: "Tested Out" } });
+    expectStatus(waived, 200);
+    expect(waived.body.activities).toEqual([expect.objectContaining({ id: AU_B, waived: true, satisfied: false })]);
+    expect((await progressOf(t, course.placementId, learner.id))?.status).toBe("in_progress");
+    const stored = await xapi(
+      "GET",
+      `/xapi/statements?${q({ verb: "https://w3id.org/xapi/adl/verbs/waived", registration: player.registration })}`,
+      { auth: cred.basic },
+    );
+    expect(stored.body.statements).toHaveLength(1);
+    expect(stored.body.statements[0].result.extensions["https://w3id.org/xapi/cmi5/result/extensions/reason"]).toBe(
+      "Tested Out",
+    );
+    expect((await api("POST", waivePath(), { token: t.key, body: { au_id: AU_B, reason: "Tested Out" } })).status).toBe(
+      409,
+    );
+
+    const token = (await raw("POST", player.fetch_url)).body["auth-token"];
+    const completed = {
+      actor: player.actor,
+      verb: { id: COMPLETED },
+      object: { objectType: "Activity", id: AU_A },
+      result: { completion: true },
+      context: { registration: player.registration, extensions: { [SESSION_EXT]: player.session_id } },
+    };
+    expectStatus(await xapi("POST", "/xapi/statements", { auth: `Basic ${token}`, json: completed }), 200);
+    expect((await progressOf(t, course.placementId, learner.id))?.status).toBe("completed");
+    const satisfied = await xapi(
+      "GET",
+      `/xapi/statements?${q({ verb: SATISFIED, registration: player.registration })}`,
+      { auth: cred.basic },
+    );
+    expect(satisfied.body.statements.map((s: any) => s.object.id).sort()).toEqual([AU_A, TWO_AU_COURSE].sort());
+    const after = await api("GET", `/v1/admin/packages/${pkgId}/registrations/${player.registration}`, {
+      token: t.key,
+    });
+    expect(after.body.result).toEqual({ status: "completed", score: null });
+    expect(after.body.satisfied_at).not.toBeNull();
+  });
+});

@@ -30,14 +30,19 @@ import {
   PackageVersionList,
   Player,
   PlayerLaunchInput,
+  RegistrationList,
+  RegistrationParams,
+  RegistrationQuery,
+  Registration as RegistrationSchema,
   Report,
   ReportQuery,
   ScormSession,
   UploadQuery,
+  WaiveInput,
   zipBody,
 } from "./schemas";
 import * as service from "./service";
-import { fetchAuthToken } from "./xapi-launch";
+import { fetchAuthToken, findRegistration, listRegistrations, registrationView, waiveAu } from "./xapi-launch";
 
 const tags = ["Packages"];
 const LENGTH_REQUIRED = {
@@ -280,6 +285,69 @@ packagesRouter.openapi(
       }) as never;
     }
     return c.json(await packageReport(ctx, id, query), 200);
+  },
+);
+
+// ---- xAPI / cmi5 registrations ----------------------------------------------------------------------------------------
+
+packagesRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/admin/packages/{id}/registrations",
+    operationId: "listPackageRegistrations",
+    tags,
+    summary: "xAPI / cmi5 registrations of a package",
+    description:
+      "The learners' xAPI registrations on this xAPI or cmi5 package (one per enrollment and placement, created at the first launch): what their statements said per activity / AU (completed, success, scaled score, cmi5 satisfied or waived) and the module result handed to progress. `user_id` narrows it to one learner.",
+    ...adminAccess("reports:read"),
+    request: { params: IdParam, query: RegistrationQuery },
+    responses: { 200: jsonResponse(RegistrationList, "A page of registrations"), ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    const ctx = adminContext(c);
+    const id = c.req.valid("param").id;
+    await service.findPackage(ctx, id);
+    return c.json(await listRegistrations(ctx, id, c.req.valid("query")), 200);
+  },
+);
+
+packagesRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/admin/packages/{id}/registrations/{registration}",
+    operationId: "getPackageRegistration",
+    tags,
+    summary: "Get an xAPI / cmi5 registration",
+    description: "One registration of the package (see the list). Another package's or academy's is a 404.",
+    ...adminAccess("reports:read"),
+    request: { params: RegistrationParams },
+    responses: { 200: jsonResponse(RegistrationSchema, "The registration"), ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    const { id, registration } = c.req.valid("param");
+    return c.json(registrationView(await findRegistration(adminContext(c), id, registration)), 200);
+  },
+);
+
+packagesRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/admin/packages/{id}/registrations/{registration}/waive",
+    operationId: "waiveCmi5Au",
+    tags,
+    summary: "Waive a cmi5 AU for a learner",
+    description:
+      "cmi5 waive: the AU counts as meeting its moveOn for this registration. Lectern writes the LMS `waived` statement (with `result.extensions` reason), then, when every AU is satisfied, the course `satisfied` statement and the module's completion, as statements would. An xAPI package's registration, or an AU already waived or satisfied, is a 409; an AU the package lacks a 422.",
+    ...adminAccess("grading:write"),
+    request: { params: RegistrationParams, body: jsonBody(WaiveInput) },
+    responses: {
+      200: jsonResponse(RegistrationSchema, "The registration after the waive"),
+      ...errorResponses(401, 403, 404, 409, 413, 415, 422),
+    },
+  }),
+  async (c) => {
+    const { id, registration } = c.req.valid("param");
+    return c.json(await waiveAu(adminContext(c), id, registration, c.req.valid("json"), baseUrl(c)), 200);
   },
 );
 

@@ -327,3 +327,65 @@ export const Report = z
     meta: PaginationMeta,
   })
   .openapi("PackageReport");
+
+export const RegistrationQuery = z.object({
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  per_page: z.coerce.number().int().min(1).max(100).default(50),
+  user_id: z.coerce.number().int().positive().optional().openapi({ description: "One learner's registrations" }),
+});
+
+export const RegistrationParams = z.object({
+  id: IdParam.shape.id,
+  registration: z
+    .string()
+    .uuid()
+    .openapi({ param: { name: "registration", in: "path" }, example: "0f8fad5b-d9cb-469f-a165-70867728950e" }),
+});
+
+export const Registration = z
+  .object({
+    registration: z.string().uuid(),
+    package_id: z.number().int(),
+    package_version: z.number().int(),
+    standard: z.enum(["xapi", "cmi5"]),
+    enrollment_id: z.number().int(),
+    course_id: z.number().int(),
+    placement_id: z.number().int(),
+    user_id: z.number().int(),
+    activity_id: z.string().openapi({ description: "xAPI: the root activity; cmi5: the course id of cmi5.xml" }),
+    actor: z.record(z.string(), z.unknown()),
+    result: z
+      .object({ status: z.enum(["passed", "failed", "completed"]), score: z.number().nullable() })
+      .nullable()
+      .openapi({ description: "The module result last handed to progress" }),
+    activities: z.array(
+      z.object({
+        id: z.string(),
+        completed: z.boolean(),
+        success: z.boolean().nullable(),
+        score_scaled: z.number().nullable(),
+        satisfied: z.boolean().openapi({ description: "cmi5: the AU met its moveOn (the LMS wrote satisfied)" }),
+        waived: z.boolean(),
+      }),
+    ),
+    satisfied_at: Timestamp.nullable().openapi({ description: "cmi5: when the course was satisfied" }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi("PackageRegistration", {
+    description:
+      "A learner's xAPI registration on an xAPI or cmi5 package placed in a course, and what its statements said.",
+  });
+
+export const RegistrationList = z
+  .object({ data: z.array(Registration), meta: PaginationMeta })
+  .openapi("PackageRegistrationList");
+
+export const WaiveInput = z
+  .strictObject({
+    au_id: z.string().min(1).max(2000).openapi({ description: "The AU to waive (its id in cmi5.xml)" }),
+    reason: z
+      .enum(["Tested Out", "Equivalent AU", "Equivalent Outside Activity", "Administrative"])
+      .openapi({ description: "cmi5's waive reasons" }),
+  })
+  .openapi("Cmi5WaiveInput");

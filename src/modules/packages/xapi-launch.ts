@@ -50,11 +50,13 @@ export const VERBS = {
   terminated: "http://adlnet.gov/expapi/verbs/terminated",
   satisfied: "https://w3id.org/xapi/adl/verbs/satisfied",
   abandoned: "https://w3id.org/xapi/adl/verbs/abandoned",
+  waived: "https://w3id.org/xapi/adl/verbs/waived",
 } as const;
 const VERB_NAMES: Record<string, string> = {
   [VERBS.launched]: "launched",
   [VERBS.satisfied]: "satisfied",
   [VERBS.abandoned]: "abandoned",
+  [VERBS.waived]: "waived",
 };
 export const CMI5 = {
   category: "https://w3id.org/xapi/cmi5/context/categories/cmi5",
@@ -66,6 +68,7 @@ export const CMI5 = {
   launchParameters: "https://w3id.org/xapi/cmi5/context/extensions/launchparameters",
   masteryScore: "https://w3id.org/xapi/cmi5/context/extensions/masteryscore",
   courseType: "https://w3id.org/xapi/cmi5/activitytype/course",
+  reason: "https://w3id.org/xapi/cmi5/result/extensions/reason",
   auType: "https://w3id.org/xapi/cmi5/activitytype/au",
 } as const;
 export const LAUNCH_DATA_ID = "LMS.LaunchData";
@@ -579,7 +582,13 @@ function rowOf(raw: Record<string, unknown>): PackageRegistrationRow {
   };
 }
 
-async function applyToRegistration(ctx: LrsContext, reg: PackageRegistrationRow, statements: Json[], baseUrl: string) {
+async function applyToRegistration(
+  ctx: LrsContext,
+  reg: PackageRegistrationRow,
+  statements: Json[],
+  baseUrl: string,
+  waive?: { auId: string; reason: string },
+) {
   const results: Record<string, ActivityResult> = { ...reg.results };
   let aus: Au[] = [];
   let courseActivity: string | undefined;
@@ -623,12 +632,24 @@ async function applyToRegistration(ctx: LrsContext, reg: PackageRegistrationRow,
   const now = nowIso();
   const lms = lmsLrsContext(ctx.tenantId, ctx.db, ctx.env, baseUrl, ctx.defer);
   const lmsStatements: Json[] = [];
+  if (waive) {
+    // cmi5 9.3.8: the LMS "waived" statement, with the reason; the AU then counts as meeting its moveOn.
+    const au = aus.find((a) => a.id === waive.auId) as Au;
+    results[au.id] = { ...(results[au.id] ?? { completed: false, success: null, scaled: null }), waived: true };
+    lmsStatements.push({
+      ...lmsStatement(reg, VERBS.waived, auActivity(au), null, courseActivity, {}, [
+        CMI5.category,
+        CMI5.moveOnCategory,
+      ]),
+      result: { success: true, completion: true, extensions: { [CMI5.reason]: waive.reason } },
+    });
+  }
   let satisfiedAt = reg.satisfiedAt;
   let outcome: ModuleOutcome | null;
   if (reg.standard === "cmi5") {
     for (const au of aus) {
       const r = results[au.id];
-      if (au.move_on === "NotApplicable" || !r || r.satisfied || !moveOnMet(au.move_on, r)) continue;
+      if (au.move_on === "NotApplicable" || !r || r.satisfied || r.waived || !moveOnMet(au.move_on, r)) continue;
       results[au.id] = { ...r, satisfied: true };
       lmsStatements.push(
         lmsStatement(reg, VERBS.satisfied, auActivity(au), lastSession, courseActivity, {}, [
@@ -692,6 +713,112 @@ async function applyToRegistration(ctx: LrsContext, reg: PackageRegistrationRow,
       [update],
     );
   }
+}
+
+// ---- admin: registrations and waive ------------------------------------------------------------------------------------
+
+export function registrationView(r: PackageRegistrationRow) {
+  return {
+    registration: r.registration,
+    package_id: r.packageId,
+    package_version: r.packageVersion,
+    standard: r.standard,
+    enrollment_id: r.enrollmentId,
+    course_id: r.courseId,
+    placement_id: r.placementId,
+    user_id: r.userId,
+    activity_id: r.activityId,
+    actor: r.actor,
+    result: r.reported ? (JSON.parse(r.reported) as ModuleOutcome) : null,
+    activities: Object.entries(r.results).map(([id, v]) => ({
+      id,
+      completed: v.completed,
+      success: v.success,
+      score_scaled: v.scaled,
+      satisfied: !!v.satisfied,
+      waived: !!v.waived,
+    })),
+    satisfied_at: r.satisfiedAt,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+  };
+}
+
+export async function listRegistrations(
+  ctx: TenantContext,
+  packageId: number,
+  query: { page: number; per_page: number; user_id?: number },
+) {
+  const where = and(
+    eq(packageRegistrations.tenantId, ctx.tenantId),
+    eq(packageRegistrations.packageId, packageId),
+    query.user_id === undefined ? undefined : eq(packageRegistrations.userId, query.user_id),
+  );
+  const [rows, totals] = await ctx.db.batch([
+    ctx.db
+      .select()
+      .from(packageRegistrations)
+      .where(where)
+      .orderBy(packageRegistrations.createdAt, packageRegistrations.id)
+      .limit(query.per_page)
+      .offset((query.page - 1) * query.per_page),
+    ctx.db.select({ total: sql<number>`count(*)` }).from(packageRegistrations).where(where),
+  ]);
+  const total = totals[0]?.total ?? 0;
+  return {
+    data: rows.map(registrationView),
+    meta: {
+      page: query.page,
+      per_page: query.per_page,
+      total,
+      last_page: Math.max(1, Math.ceil(total / query.per_page)),
+    },
+  };
+}
+
+export async function findRegistration(ctx: TenantContext, packageId: number, registration: string) {
+  const [row] = await ctx.db
+    .select()
+    .from(packageRegistrations)
+    .where(
+      and(
+        eq(packageRegistrations.tenantId, ctx.tenantId),
+        eq(packageRegistrations.registration, registration.toLowerCase()),
+        eq(packageRegistrations.packageId, packageId),
+      ),
+    )
+    .limit(1);
+  if (!row) throw ApiError.notFound(`Registration ${registration} of package ${packageId}`);
+  return row;
+}
+
+export const WAIVE_REASONS = ["Tested Out", "Equivalent AU", "Equivalent Outside Activity", "Administrative"] as const;
+
+/**
+ * cmi5 waive (an administrator's decision): the AU counts as meeting its moveOn. Writes the LMS "waived"
+ * statement, and the satisfied statements and module completion that follow when it satisfies the course.
+ */
+export async function waiveAu(
+  ctx: TenantContext,
+  packageId: number,
+  registration: string,
+  input: { au_id: string; reason: (typeof WAIVE_REASONS)[number] },
+  baseUrl: string,
+) {
+  const reg = await findRegistration(ctx, packageId, registration);
+  if (reg.standard !== "cmi5") throw ApiError.conflict("Only AUs of cmi5 packages are waived.");
+  const [version] = await ctx.db.all<{ structure: string | null }>(
+    sql`SELECT structure FROM package_versions WHERE tenant_id = ${ctx.tenantId} AND package_id = ${reg.packageId} AND version = ${reg.packageVersion}`,
+  );
+  const structure = version?.structure ? (JSON.parse(version.structure) as PackageStructure) : null;
+  if (!structure?.aus?.some((a) => a.id === input.au_id))
+    throw ApiError.validation([{ path: "au_id", message: `The package has no AU "${input.au_id}".` }]);
+  const current = reg.results[input.au_id];
+  if (current?.waived || current?.satisfied)
+    throw ApiError.conflict(`AU "${input.au_id}" is already ${current.waived ? "waived" : "satisfied"}.`);
+  const lrs = lmsLrsContext(ctx.tenantId, ctx.db, ctx.env, baseUrl, ctx.defer);
+  await applyToRegistration(lrs, reg, [], baseUrl, { auId: input.au_id, reason: input.reason });
+  return registrationView(await findRegistration(ctx, packageId, registration));
 }
 
 export type { Cmi5SessionRow };

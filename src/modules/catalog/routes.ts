@@ -4,7 +4,7 @@ import { learnerContext, tenantContextFor } from "../../platform/auth";
 import type { AppEnv } from "../../platform/env";
 import { createRouter, errorResponses, IdParam, jsonResponse, SECURITY } from "../../platform/openapi";
 import { TenantHeader } from "../auth/schemas";
-import { resolveTenant } from "../tenants/service";
+import { resolvePublicTenant } from "../tenants/service";
 import { CatalogPage, CatalogQuery, LearnerCourse, PublicCourse, PublicLearningPath, SlugParam } from "./schemas";
 import * as catalog from "./service";
 
@@ -90,7 +90,7 @@ catalogRouter.openapi(
     },
   }),
   async (c) => {
-    const tenant = await resolveTenant(c);
+    const tenant = await resolvePublicTenant(c);
     const ctx = tenantContextFor(c, tenant.id);
     const query = c.req.valid("query");
     const slot = catalog.cacheSlot(tenant.id, [tenant.catalogVersion], catalog.normalizedCatalogQuery(query));
@@ -118,7 +118,7 @@ catalogRouter.openapi(
     },
   }),
   async (c) => {
-    const tenant = await resolveTenant(c);
+    const tenant = await resolvePublicTenant(c);
     const ctx = tenantContextFor(c, tenant.id);
     const row = await catalog.findPublicCourse(ctx, c.req.valid("param").slug);
     const slot = catalog.cacheSlot(tenant.id, [tenant.catalogVersion, row.id, row.version], `course/${row.id}`);
@@ -145,7 +145,7 @@ catalogRouter.openapi(
     },
   }),
   async (c) => {
-    const tenant = await resolveTenant(c);
+    const tenant = await resolvePublicTenant(c);
     const ctx = tenantContextFor(c, tenant.id);
     const slug = c.req.valid("param").slug;
     // No per-path version: every write that changes a path, or a course it shows, bumps catalog_version.

@@ -200,6 +200,7 @@ export async function updateTenant(
       },
     ),
   ]);
+  forgetPublicTenant(id); // a suspension or a new slug applies to public reads at once in this isolate
   return getTenant(db, id);
 }
 
@@ -210,6 +211,7 @@ export async function deleteTenant(db: Db, id: number) {
     db.delete(tenants).where(eq(tenants.id, id)),
     outboxInsert(db, id, "tenant.deleted", { id, slug: row.slug }),
   ]);
+  forgetPublicTenant(id);
 }
 
 /** The platform operator issues an owner API key (first access, or recovery when every key is lost). */
@@ -252,11 +254,40 @@ export async function resolveTenant(c: Context<AppEnv>): Promise<TenantRow> {
 }
 
 /**
+ * Public reads' academy rows, kept per isolate for a few seconds, so a cached catalog answer (or its 304) needs
+ * no D1 read at all (DESIGN.md section 11, issue 9's hot reads). Public answers already say `max-age=60`, so a
+ * change or a suspension seen up to PUBLIC_TENANT_TTL_MS late by another isolate is within what they promise;
+ * in this isolate `catalogChanged` and tenant updates forget the row at once. Only active academies are kept.
+ */
+const PUBLIC_TENANT_TTL_MS = 5_000;
+const PUBLIC_TENANT_MAX = 1_000;
+const publicTenants = new Map<string, { row: TenantRow; until: number }>();
+
+/** `resolveTenant` for the public read routes, through the isolate's short-lived memo. */
+export async function resolvePublicTenant(c: Context<AppEnv>): Promise<TenantRow> {
+  const slug = c.req.header("x-tenant")?.trim().toLowerCase();
+  const key = slug ? `slug:${slug}` : `host:${new URL(c.req.url).hostname.toLowerCase()}`;
+  const now = Date.now();
+  const hit = publicTenants.get(key);
+  if (hit && hit.until > now) return hit.row;
+  const row = await resolveTenant(c);
+  if (publicTenants.size >= PUBLIC_TENANT_MAX) publicTenants.clear();
+  publicTenants.set(key, { row, until: now + PUBLIC_TENANT_TTL_MS });
+  return row;
+}
+
+/** Drops an academy from the public memo (its catalog or its settings changed in this isolate). */
+export function forgetPublicTenant(tenantId: number) {
+  for (const [key, entry] of publicTenants) if (entry.row.id === tenantId) publicTenants.delete(key);
+}
+
+/**
  * The statement that marks the tenant's public catalog as changed: put it in the same batch as any write that
  * changes what `/v1/public/*` shows (a course, its curriculum, a learning path, a category). The catalog's
  * ETags and cache keys carry `catalog_version`, so the next read misses the cache and sees the change.
  */
 export function catalogChanged(db: Db, tenantId: number) {
+  forgetPublicTenant(tenantId);
   return db
     .update(tenants)
     .set({ catalogVersion: sql`${tenants.catalogVersion} + 1` })

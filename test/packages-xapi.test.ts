@@ -278,6 +278,7 @@ describe("cmi5 package: LaunchData, fetch URL, LMS statements, moveOn completes 
   let t: TestTenant;
   let other: TestTenant;
   let learner: Learner;
+  let racer: Learner;
   let tenantCred: LrsCredential;
   let otherCred: LrsCredential;
   let course: Awaited<ReturnType<typeof courseWith>>;
@@ -286,11 +287,11 @@ describe("cmi5 package: LaunchData, fetch URL, LMS statements, moveOn completes 
 
   beforeAll(async () => {
     [t, other] = await Promise.all([createTenant(), createTenant()]);
-    learner = await learnerSession(t);
+    [learner, racer] = await Promise.all([learnerSession(t), learnerSession(t)]);
     [tenantCred, otherCred] = await Promise.all([lrsCredential(t), lrsCredential(other)]);
     const pkg = await imported(t, zipSync({ "cmi5.xml": strToU8(CMI5_XML), au: { "index.html": page("AU 1") } }));
     expect(pkg.standard).toBe("cmi5");
-    course = await courseWith(t, pkg.id, [learner]);
+    course = await courseWith(t, pkg.id, [learner, racer]);
   });
 
   it("launch answers the AU URL with endpoint, fetch, actor, registration and activityId", async () => {
@@ -422,6 +423,29 @@ describe("cmi5 package: LaunchData, fetch URL, LMS statements, moveOn completes 
     const next = await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token });
     expect(next.body.player.aus).toEqual([expect.objectContaining({ id: AU_ID, satisfied: true })]);
     expect(next.body.player.session_id).not.toBe(player.session_id);
+  });
+
+  it("completed and passed sent at the same time both count (CompletedAndPassed is met once)", async () => {
+    const p = (await api("POST", launchPath(course.courseId, course.placementId), { token: racer.token })).body.player;
+    const token = (await raw("POST", p.fetch_url)).body["auth-token"];
+    const say = (verb: string, result: Record<string, unknown>) => ({
+      actor: p.actor,
+      verb: { id: verb },
+      object: { objectType: "Activity", id: AU_ID },
+      result,
+      context: { registration: p.registration, extensions: { [SESSION_EXT]: p.session_id } },
+    });
+    const [one, two] = await Promise.all([
+      xapi("POST", "/xapi/statements", { auth: `Basic ${token}`, json: say(COMPLETED, { completion: true }) }),
+      xapi("POST", "/xapi/statements", { auth: `Basic ${token}`, json: say(PASSED, { success: true }) }),
+    ]);
+    expectStatus(one, 200);
+    expectStatus(two, 200);
+    expect(await progressOf(t, course.placementId, racer.id)).toMatchObject({ status: "passed", score: 100 });
+    const satisfied = await xapi("GET", `/xapi/statements?${q({ verb: SATISFIED, registration: p.registration })}`, {
+      auth: tenantCred.basic,
+    });
+    expect(satisfied.body.statements).toHaveLength(2);
   });
 
   it("a new launch abandons a session the AU never terminated; a terminated one is not abandoned", async () => {

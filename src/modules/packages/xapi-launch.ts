@@ -582,39 +582,49 @@ function rowOf(raw: Record<string, unknown>): PackageRegistrationRow {
   };
 }
 
+/** The cmi5 course structure of the registration's package version (AUs and course id). */
+async function structureOf(ctx: { db: Db; tenantId: number }, reg: PackageRegistrationRow) {
+  const [version] = await ctx.db.all<{ structure: string | null }>(
+    sql`SELECT structure FROM package_versions WHERE tenant_id = ${ctx.tenantId} AND package_id = ${reg.packageId} AND version = ${reg.packageVersion}`,
+  );
+  return version?.structure ? (JSON.parse(version.structure) as PackageStructure) : null;
+}
+
+/**
+ * Applies statements (and an administrator's waive) to a registration. The registration is claimed by
+ * compare-and-set on what it knew (`results`, `reported`): concurrent requests for the same registration each
+ * merge into the latest state (a lost race re-reads and recomputes), and only the request whose claim wins
+ * writes the LMS statements and hands the result to progress, so nothing is lost or written twice.
+ */
 async function applyToRegistration(
   ctx: LrsContext,
-  reg: PackageRegistrationRow,
+  first: PackageRegistrationRow,
   statements: Json[],
   baseUrl: string,
   waive?: { auId: string; reason: string },
 ) {
-  const results: Record<string, ActivityResult> = { ...reg.results };
   let aus: Au[] = [];
   let courseActivity: string | undefined;
-  if (reg.standard === "cmi5") {
-    const [version] = await ctx.db.all<{ structure: string | null }>(
-      sql`SELECT structure FROM package_versions WHERE tenant_id = ${ctx.tenantId} AND package_id = ${reg.packageId} AND version = ${reg.packageVersion}`,
-    );
-    const structure = version?.structure ? (JSON.parse(version.structure) as PackageStructure) : null;
+  if (first.standard === "cmi5") {
+    const structure = await structureOf(ctx, first);
     aus = structure?.aus ?? [];
     courseActivity = structure?.course_id;
   }
-  const targets = reg.standard === "xapi" ? new Set([reg.activityId]) : new Set(aus.map((a) => a.id));
+  const targets = first.standard === "xapi" ? new Set([first.activityId]) : new Set(aus.map((a) => a.id));
   let lastSession: string | null = null;
   const terminated: string[] = [];
+  const counted: Json[] = [];
   for (const s of statements) {
     const object = s.object as Json;
     if ((object.objectType ?? "Activity") !== "Activity" || !targets.has(String(object.id))) continue;
-    const id = String(object.id);
-    results[id] = merge(results[id], s);
+    counted.push(s);
     const ext = isJson(s.context) && isJson(s.context.extensions) ? s.context.extensions : {};
     if (typeof ext[CMI5.sessionId] === "string") {
       lastSession = ext[CMI5.sessionId] as string;
       if ((s.verb as Json).id === VERBS.terminated) terminated.push(lastSession);
     }
   }
-  if (reg.standard === "cmi5" && terminated.length > 0) {
+  if (first.standard === "cmi5" && terminated.length > 0) {
     // The AU ended these sessions: a later launch does not abandon them.
     await ctx.db
       .update(cmi5Sessions)
@@ -622,15 +632,69 @@ async function applyToRegistration(
       .where(
         and(
           eq(cmi5Sessions.tenantId, ctx.tenantId),
-          eq(cmi5Sessions.registrationId, reg.id),
+          eq(cmi5Sessions.registrationId, first.id),
           sql`${cmi5Sessions.sessionId} IN (SELECT value FROM json_each(${JSON.stringify(terminated)}))`,
           sql`${cmi5Sessions.terminatedAt} IS NULL`,
         ),
       );
   }
+  if (counted.length === 0 && !waive) return;
 
-  const now = nowIso();
-  const lms = lmsLrsContext(ctx.tenantId, ctx.db, ctx.env, baseUrl, ctx.defer);
+  let reg = first;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const plan = planFor(reg, counted, aus, courseActivity, lastSession, waive);
+    const [claimed] = await ctx.db
+      .update(packageRegistrations)
+      .set({
+        results: plan.results,
+        satisfiedAt: plan.satisfiedAt,
+        updatedAt: nowIso(),
+        ...(plan.changed ? { reported: plan.key } : {}),
+      })
+      .where(
+        and(
+          eq(packageRegistrations.tenantId, ctx.tenantId),
+          eq(packageRegistrations.id, reg.id),
+          sql`${packageRegistrations.results} = ${JSON.stringify(reg.results)}`,
+          sql`${packageRegistrations.reported} IS ${reg.reported}`,
+        ),
+      )
+      .returning({ id: packageRegistrations.id });
+    if (!claimed) {
+      // Another request changed the registration meanwhile: merge into what it wrote.
+      const [fresh] = await ctx.db
+        .select()
+        .from(packageRegistrations)
+        .where(and(eq(packageRegistrations.tenantId, ctx.tenantId), eq(packageRegistrations.id, reg.id)))
+        .limit(1);
+      if (!fresh) return;
+      reg = fresh;
+      if (waive && (fresh.results[waive.auId]?.waived || fresh.results[waive.auId]?.satisfied))
+        throw ApiError.conflict(`AU "${waive.auId}" is already waived or satisfied.`);
+      continue;
+    }
+    if (plan.lmsStatements.length > 0) {
+      await storeStatements(lmsLrsContext(ctx.tenantId, ctx.db, ctx.env, baseUrl, ctx.defer), plan.lmsStatements, []);
+    }
+    if (plan.changed && plan.outcome) await reportOutcome(ctx, reg, plan.outcome);
+    return;
+  }
+  throw new ApiError(503, "The registration is changing too often; send the statements again.");
+}
+
+function planFor(
+  reg: PackageRegistrationRow,
+  statements: Json[],
+  aus: Au[],
+  courseActivity: string | undefined,
+  lastSession: string | null,
+  waive?: { auId: string; reason: string },
+) {
+  const results: Record<string, ActivityResult> = { ...reg.results };
+  for (const s of statements) {
+    const id = String((s.object as Json).id);
+    results[id] = merge(results[id], s);
+  }
   const lmsStatements: Json[] = [];
   if (waive) {
     // cmi5 9.3.8: the LMS "waived" statement, with the reason; the AU then counts as meeting its moveOn.
@@ -659,7 +723,7 @@ async function applyToRegistration(
       );
     }
     if (!satisfiedAt && aus.length > 0 && aus.every((a) => moveOnMet(a.move_on, results[a.id]))) {
-      satisfiedAt = now;
+      satisfiedAt = nowIso();
       const course = courseActivity ?? reg.activityId;
       lmsStatements.push(
         lmsStatement(
@@ -677,18 +741,15 @@ async function applyToRegistration(
   } else {
     outcome = outcomeOf(results[reg.activityId]);
   }
-  if (lmsStatements.length > 0) await storeStatements(lms, lmsStatements, []);
-
   const key = outcome ? JSON.stringify(outcome) : null;
-  const changed = key !== null && key !== reg.reported;
-  const update = ctx.db
-    .update(packageRegistrations)
-    .set({ results, satisfiedAt, updatedAt: now, ...(changed ? { reported: key } : {}) })
-    .where(and(eq(packageRegistrations.tenantId, ctx.tenantId), eq(packageRegistrations.id, reg.id)));
-  if (!changed || !outcome) {
-    await update;
-    return;
-  }
+  return { results, satisfiedAt, lmsStatements, outcome, key, changed: key !== null && key !== reg.reported };
+}
+
+/**
+ * Hands a new module result to progress as a SCORM commit's does. When progress refuses (an enrollment revoked
+ * meanwhile), the registration forgets that it reported it, so the next statement saying it tries again.
+ */
+async function reportOutcome(ctx: LrsContext, reg: PackageRegistrationRow, outcome: ModuleOutcome) {
   const tenantCtx: TenantContext = {
     tenantId: ctx.tenantId,
     db: ctx.db,
@@ -696,22 +757,25 @@ async function applyToRegistration(
     defer: ctx.defer,
     principal: { kind: "learner", tenantId: ctx.tenantId, userId: reg.userId, sessionId: 0, writesPerMinute: 0 },
   };
-  if (outcome.status === "completed") {
-    // Completion follows the access rules of the learner's own launch; the registration is updated after it.
-    await completeModuleByRule(tenantCtx as LearnerCtx, reg.courseId, reg.placementId, ["scorm"]);
-    await update;
-  } else {
-    await recordGradedResult(
-      tenantCtx,
-      {
+  try {
+    if (outcome.status === "completed") {
+      // Completion follows the access rules of the learner's own launch.
+      await completeModuleByRule(tenantCtx as LearnerCtx, reg.courseId, reg.placementId, ["scorm"]);
+    } else {
+      await recordGradedResult(tenantCtx, {
         enrollmentId: reg.enrollmentId,
         placementId: reg.placementId,
         score: outcome.score ?? (outcome.status === "passed" ? 100 : 0),
         maxScore: 100,
         passed: outcome.status === "passed",
-      },
-      [update],
-    );
+      });
+    }
+  } catch (err) {
+    await ctx.db
+      .update(packageRegistrations)
+      .set({ reported: reg.reported })
+      .where(and(eq(packageRegistrations.tenantId, ctx.tenantId), eq(packageRegistrations.id, reg.id)));
+    throw err;
   }
 }
 
@@ -807,10 +871,7 @@ export async function waiveAu(
 ) {
   const reg = await findRegistration(ctx, packageId, registration);
   if (reg.standard !== "cmi5") throw ApiError.conflict("Only AUs of cmi5 packages are waived.");
-  const [version] = await ctx.db.all<{ structure: string | null }>(
-    sql`SELECT structure FROM package_versions WHERE tenant_id = ${ctx.tenantId} AND package_id = ${reg.packageId} AND version = ${reg.packageVersion}`,
-  );
-  const structure = version?.structure ? (JSON.parse(version.structure) as PackageStructure) : null;
+  const structure = await structureOf(ctx, reg);
   if (!structure?.aus?.some((a) => a.id === input.au_id))
     throw ApiError.validation([{ path: "au_id", message: `The package has no AU "${input.au_id}".` }]);
   const current = reg.results[input.au_id];

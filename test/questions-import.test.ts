@@ -4,12 +4,17 @@
  * content types and credentials, and large files through the JOBS queue with the job status endpoint.
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import docs from "../docs/assessments.md?raw";
 import worker from "../src/index";
-import { IMPORT_COLUMNS } from "../src/modules/questions/import";
+import { jobs } from "../src/modules/jobs/tables";
+import { IMPORT_COLUMNS, insertChunkStatements, progressGuard } from "../src/modules/questions/import";
+import { QuestionCreate } from "../src/modules/questions/schemas";
+import { createDb } from "../src/platform/db";
 import { api, expectProblem, expectStatus } from "./helpers/api";
 import { createTenant, keyWithout, type TestTenant, unique } from "./helpers/factories";
-import { until } from "./helpers/webhooks";
+import { runQueue, until } from "./helpers/webhooks";
 
 let t: TestTenant;
 let other: TestTenant;
@@ -314,6 +319,18 @@ describe("POST /v1/admin/questions/import", () => {
     expectProblem(await importCsv(csv, { mode: "some" }), 422);
   });
 
+  it("imports the example of docs/assessments.md as documented", async () => {
+    const example = /## Question import \(CSV\)[\s\S]*?```csv\n([\s\S]*?)```/.exec(docs)?.[1];
+    expect(example).toBeTruthy();
+    await api("POST", "/v1/admin/categories", { token: t.key, body: { type: "question", name: "Geography" } });
+    const res = await importCsv(example as string);
+    expectStatus(res, 201);
+    expect(res.body).toMatchObject({ total_rows: 9, created: 9, failed_rows: 0 });
+    const mc = await getQuestion(res.body.question_ids[0]);
+    expect(mc.category_ids).toHaveLength(1);
+    expect(mc.options.map((o: { feedback: string | null }) => o.feedback)).toEqual(["Right!", null, null]);
+  });
+
   it("needs a credential (401) and assessments:write (403)", async () => {
     const csv = "type,title,correct_answers\ntrue_false,X,true\n";
     expectProblem(
@@ -424,6 +441,40 @@ describe("large files go through the JOBS queue", () => {
     }, 50_000);
     expect(done.body).toMatchObject({ status: "succeeded", result: { created: 599, failed_rows: 1 } });
     expect(await countQuestions(t)).toBe(before + 599);
+  });
+
+  it("never inserts a chunk twice: a redelivered job resumes after its committed chunks", {
+    timeout: 60_000,
+  }, async () => {
+    const csv = bigCsv(600, unique("again"));
+    const res = await importCsv(csv);
+    expectStatus(res, 202);
+    await until(async () => {
+      const r = await api("GET", `/v1/admin/jobs/${res.body.id}`, { token: t.key });
+      return r.body.status === "succeeded" ? r : undefined;
+    }, 50_000);
+    const count = await countQuestions(t);
+    // As if the consumer died after the inserts but before recording the outcome: the message comes again.
+    const db = createDb(env.DB);
+    const [row] = await db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.tenantId, t.id), eq(jobs.id, res.body.id)));
+    await env.MEDIA.put(String(row.input.r2_key), csv);
+    await db.update(jobs).set({ status: "running" }).where(eq(jobs.id, res.body.id));
+    const run = await runQueue("lectern-jobs", [{ body: { job_id: res.body.id, tenant_id: t.id } }]);
+    expect(run.acked).toEqual([true]);
+    const job = await api("GET", `/v1/admin/jobs/${res.body.id}`, { token: t.key });
+    expect(job.body).toMatchObject({ status: "succeeded", result: { created: 600 }, progress: { done: 600 } });
+    expect(await countQuestions(t)).toBe(count);
+
+    // Two runs at once: the chunk batch whose guard finds the progress moved fails as a whole.
+    const input = QuestionCreate.parse({ type: "true_false", title: unique("Race"), correct_answer: true });
+    const stale = progressGuard(db, t.id, res.body.id, 0, 1, new Date().toISOString());
+    await expect(
+      db.batch([stale, ...insertChunkStatements(db, t.id, [input], null, new Date().toISOString())] as never),
+    ).rejects.toThrow(/NOT NULL/);
+    expect(await countQuestions(t)).toBe(count);
   });
 
   it("checks the header in the request, before anything is stored or queued", async () => {

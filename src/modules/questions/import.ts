@@ -12,7 +12,7 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import Papa from "papaparse";
+import Papa from "papaparse/papaparse.min.js";
 import { batchableRaw } from "../../platform/db";
 import type { Db } from "../../platform/env";
 import { ApiError, type FieldError } from "../../platform/errors";

@@ -364,6 +364,14 @@ describe("cmi5 package: LaunchData, fetch URL, LMS statements, moveOn completes 
     expect((await xapi("GET", launchDataPath(), { auth: `Basic ${authToken}` })).status).toBe(200);
     const write = await xapi("PUT", launchDataPath(), { auth: `Basic ${authToken}`, json: { launchMode: "Review" } });
     expect(write.status).toBe(403);
+    // Nor send the LMS's own verbs.
+    const forged = {
+      actor: player.actor,
+      verb: { id: SATISFIED },
+      object: { objectType: "Activity", id: COURSE_ID },
+      context: { registration: player.registration },
+    };
+    expect((await xapi("POST", "/xapi/statements", { auth: `Basic ${authToken}`, json: forged })).status).toBe(403);
   });
 
   const auStatement = (verb: string, result?: Record<string, unknown>) => ({

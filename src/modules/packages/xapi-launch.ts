@@ -441,6 +441,7 @@ export async function fetchAuthToken(
     reg: reg.registration,
     agt: reg.actorKey,
     uid: reg.userId,
+    cmi5: true,
   });
   return { status: 200, body: { "auth-token": credential.basic } };
 }

@@ -22,6 +22,8 @@ export interface LaunchScope {
   agt: string;
   /** learner */
   uid: number;
+  /** a cmi5 AU's credential: the LMS-only verbs (launched, satisfied, waived, abandoned) are refused */
+  cmi5?: boolean;
 }
 
 const key = (secret: string) => new TextEncoder().encode(`lrs-launch:${secret}`);
@@ -49,8 +51,16 @@ export async function verifyLaunchCredential(secret: string, token: string): Pro
     });
     if (typeof payload.tid !== "number" || typeof payload.uid !== "number") return null;
     if (typeof payload.reg !== "string" || typeof payload.agt !== "string") return null;
-    return { tid: payload.tid, reg: payload.reg, agt: payload.agt, uid: payload.uid };
+    return { tid: payload.tid, reg: payload.reg, agt: payload.agt, uid: payload.uid, cmi5: payload.cmi5 === true };
   } catch {
     return null;
   }
 }
+
+/** Verbs only the LMS uses in cmi5 (cmi5 section 9.3): an AU sending one is refused. */
+export const CMI5_LMS_VERBS = new Set([
+  "http://adlnet.gov/expapi/verbs/launched",
+  "https://w3id.org/xapi/adl/verbs/satisfied",
+  "https://w3id.org/xapi/adl/verbs/waived",
+  "https://w3id.org/xapi/adl/verbs/abandoned",
+]);

@@ -5,6 +5,7 @@ import { batchableRaw } from "../../platform/db";
 import { ApiError, type FieldError } from "../../platform/errors";
 import { outboxInsert } from "../../platform/events";
 import { nowIso } from "../../platform/time";
+import { CMI5_LMS_VERBS } from "./launch-credentials";
 import { assertLaunchScope, type LrsContext } from "./lrs";
 import {
   actorKey,
@@ -158,6 +159,8 @@ export async function storeStatements(
     for (const s of statements) {
       const context = isJson(s.context) ? s.context : {};
       assertLaunchScope(ctx, actorKey(s.actor), typeof context.registration === "string" ? context.registration : null);
+      if (ctx.scope.cmi5 && CMI5_LMS_VERBS.has(String((s.verb as Json).id)))
+        throw ApiError.forbidden(`An AU may not send ${(s.verb as Json).id}: the LMS writes it (cmi5 section 9.3).`);
     }
   }
 

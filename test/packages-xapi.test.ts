@@ -9,6 +9,8 @@ import { strToU8, zipSync } from "fflate";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { importPackage } from "../src/modules/packages/import";
+import { applyStatementsToProgress, lmsLrsContext } from "../src/modules/packages/xapi-launch";
+import { createDb } from "../src/platform/db";
 import { api, expectStatus } from "./helpers/api";
 import { createTenant, learnerSession, type TestTenant, unique } from "./helpers/factories";
 import { type LrsCredential, lrsCredential, q, xapi } from "./helpers/xapi";
@@ -600,5 +602,50 @@ describe("cmi5 waive and the registrations of a package (admin)", () => {
     });
     expect(after.body.result).toEqual({ status: "completed", score: null });
     expect(after.body.satisfied_at).not.toBeNull();
+  });
+});
+
+describe("the LRS hot path", () => {
+  it("finds the registrations of a whole batch with one read through the (tenant_id, registration) index", async () => {
+    const t = await createTenant();
+    const log: { sql: string; params: unknown[] }[] = [];
+    const recording = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "prepare") {
+          return (query: string) => {
+            const entry = { sql: query, params: [] as unknown[] };
+            log.push(entry);
+            const statement = target.prepare(query);
+            const bind = statement.bind.bind(statement);
+            statement.bind = (...params: unknown[]) => {
+              entry.params = params;
+              return bind(...params);
+            };
+            return statement;
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const ctx = lmsLrsContext(t.id, createDb(recording), env, "http://lectern.test", () => {});
+    const batch = Array.from({ length: 50 }, (_, i) => ({
+      actor: { objectType: "Agent", mbox: `mailto:l${i}@example.com` },
+      verb: { id: i % 2 ? COMPLETED : PASSED },
+      object: { objectType: "Activity", id: ACTIVITY },
+      context: { registration: crypto.randomUUID() },
+    }));
+    await applyStatementsToProgress(ctx, batch, "http://lectern.test");
+    expect(log).toHaveLength(1);
+    const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${log[0].sql}`)
+      .bind(...log[0].params)
+      .all<{ detail: string }>();
+    const details = plan.results.map((r) => r.detail).join("\n");
+    expect(details).toContain("package_registrations_tenant_registration_uq");
+    expect(details).not.toMatch(/SCAN package_registrations(?! USING)/);
+    // Statements without a registration cost nothing.
+    log.length = 0;
+    await applyStatementsToProgress(ctx, [{ ...batch[0], context: {} }], "http://lectern.test");
+    expect(log).toHaveLength(0);
   });
 });

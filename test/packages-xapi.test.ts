@@ -547,6 +547,18 @@ describe("cmi5 waive and the registrations of a package (admin)", () => {
     expect((await api("GET", `/v1/admin/packages/${pkgId}/registrations`, { token: learner.token })).status).toBe(403);
   });
 
+  it("opens a chosen AU through .../player (a new session); an AU the package lacks is a 422", async () => {
+    const path = `/v1/learner/courses/${course.courseId}/modules/${course.placementId}/player`;
+    const chosen = await api("POST", path, { token: learner.token, body: { sco: AU_B } });
+    expectStatus(chosen, 200);
+    expect(chosen.body).toMatchObject({ standard: "cmi5", registration: player.registration, au: { id: AU_B } });
+    expect(chosen.body.session_id).not.toBe(player.session_id);
+    expect(new URL(chosen.body.launch_url).pathname).toMatch(/\/b\.html$/);
+    expect((await api("POST", path, { token: learner.token, body: { sco: "https://nope" } })).status).toBe(422);
+    // Back to A (the waive test below uses the fetch URL of A's session).
+    player = (await api("POST", path, { token: learner.token, body: { sco: AU_A } })).body;
+  });
+
   it("validates the waive: unknown AU 422, bad reason 422, no credential 401, another academy 404", async () => {
     expect(
       (await api("POST", waivePath(), { token: t.key, body: { au_id: "https://nope", reason: "Administrative" } }))

@@ -361,9 +361,9 @@ packagesRouter.openapi(
     path: "/v1/learner/courses/{id}/modules/{placement_id}/player",
     operationId: "openScormPlayer",
     tags: playerTags,
-    summary: "Open the SCORM player on a SCO",
+    summary: "Open the player on a SCO or cmi5 AU",
     description:
-      "Like the `player` of a launch, for a chosen SCO of a multi-SCO package (`sco`, an identifier from `player.scos`). The placement must be open to the learner (the launch's access rules) and launched once. A module without a ready SCORM package is a 409.",
+      "Like the `player` of a launch, for a chosen SCO of a multi-SCO package (`sco`, an identifier from `player.scos`) or a chosen AU of a cmi5 package (`sco`, an AU id from `player.aus`: a new cmi5 session with its LaunchData, launched statement and fetch URL). The placement must be open to the learner (the launch's access rules) and launched once. A module without a ready package is a 409.",
     security: SECURITY.learner,
     request: {
       params: z.object({
@@ -393,7 +393,7 @@ packagesRouter.openapi(
       baseUrl(c),
       c.req.valid("json").sco,
     );
-    if (!player) throw ApiError.conflict("This module has no ready SCORM package to play.");
+    if (!player) throw ApiError.conflict("This module has no ready package to play.");
     return c.json(player, 200);
   },
 );

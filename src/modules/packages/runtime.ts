@@ -167,9 +167,9 @@ export function sessionView(s: ScormSessionRow) {
 }
 
 /**
- * The player for a launched package module: the session (resumed or new) and its URLs. `null` when the module has
- * no ready SCORM package (no package yet, still processing, failed, or an xAPI/cmi5 package, which launch their
- * own way).
+ * The player for a launched package module: for SCORM the session (resumed or new) and its URLs; for xAPI and
+ * cmi5 the registration and the launch URL with their launch parameters (xapi-launch.ts). `null` when the module
+ * has no ready package (no package yet, still processing, failed).
  */
 export async function openPlayer(ctx: LearnerCtx, launch: LaunchInfo, baseUrl: string, scoIdentifier?: string) {
   if (launch.module.type !== "scorm") return null;

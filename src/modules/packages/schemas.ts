@@ -219,7 +219,9 @@ export const PlayerLaunchInput = z
       .min(1)
       .max(500)
       .optional()
-      .openapi({ description: "The SCO to play (default: where the learner was)" }),
+      .openapi({
+        description: "The SCO (or cmi5 AU id) to play (default: where the learner was / the first AU not satisfied)",
+      }),
   })
   .openapi("ScormPlayerLaunchInput");
 

@@ -70,8 +70,9 @@ progressRouter.openapi(
       "are complete, and with sequential navigation every earlier placement is complete. A denied launch is a 403 problem " +
       'with `rule` and, for date rules, `opens_at` (`{"rule":"drip","opens_at":"2026-12-01T00:00:00.000Z"}`). ' +
       "An allowed launch records the access (the first one moves the placement to in_progress and starts the enrollment), " +
-      "moves the resume point here and answers the module with its content settings. A SCORM module also answers `player`: " +
-      "its session (resumed or new), the `/content/` launch URL and scorm-again's settings (docs/packages.md).",
+      "moves the resume point here and answers the module with its content settings. A package module also answers `player`: " +
+      "for SCORM its session (resumed or new), the `/content/` launch URL and scorm-again's settings; for xAPI and cmi5 the " +
+      "learner's registration and the launch URL with the TinCan / cmi5 launch parameters (docs/packages.md).",
     security: SECURITY.learner,
     request: { params: CoursePlacementParams },
     responses: { 200: jsonResponse(ModuleLaunch, "The opened module"), ...errorResponses(401, 403, 404) },

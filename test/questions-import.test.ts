@@ -286,6 +286,11 @@ describe("POST /v1/admin/questions/import", () => {
       'Column "title" appears more than once.',
       'Column "correct_answers" is required.',
     ]);
+    const unclosed = await importCsv('type,title,correct_answers\ntrue_false,"Unclosed,true\ntrue_false,Fine,true\n');
+    expectProblem(unclosed, 422);
+    expect(unclosed.body.report.errors).toEqual([
+      'Row #1 : (row): A quoted field is not closed (a `"` inside a quoted field is written `""`).',
+    ]);
     expectProblem(await importCsv(""), 422);
     const empty = await importCsv("type,title,correct_answers\r\n");
     expectProblem(empty, 422);
@@ -466,6 +471,12 @@ describe("large files go through the JOBS queue", () => {
     expect(run.acked).toEqual([true]);
     const job = await api("GET", `/v1/admin/jobs/${res.body.id}`, { token: t.key });
     expect(job.body).toMatchObject({ status: "succeeded", result: { created: 600 }, progress: { done: 600 } });
+    expect(await countQuestions(t)).toBe(count);
+    // Again after the file was removed: every chunk is committed, so the job still succeeds.
+    await db.update(jobs).set({ status: "running" }).where(eq(jobs.id, res.body.id));
+    await runQueue("lectern-jobs", [{ body: { job_id: res.body.id, tenant_id: t.id } }]);
+    const after = await api("GET", `/v1/admin/jobs/${res.body.id}`, { token: t.key });
+    expect(after.body).toMatchObject({ status: "succeeded", result: { created: 600 } });
     expect(await countQuestions(t)).toBe(count);
 
     // Two runs at once: the chunk batch whose guard finds the progress moved fails as a whole.

@@ -36,8 +36,19 @@ export const questionsImportJob: JobKind = {
     const key = String(job.input.r2_key ?? "");
     const mode = (job.input.mode === "valid_rows" ? "valid_rows" : "all_or_nothing") as ImportMode;
     const authorId = typeof job.input.author_id === "number" ? job.input.author_id : null;
+    const [row] = await job.db
+      .select({ done: jobs.progressDone, total: jobs.progressTotal })
+      .from(jobs)
+      .where(and(eq(jobs.tenantId, job.tenantId), eq(jobs.id, job.jobId)))
+      .limit(1);
     const object = await job.env.MEDIA.get(key);
-    if (!object) throw new JobFailure("The uploaded file is no longer stored; upload it again.");
+    if (!object) {
+      // A run that committed every chunk and removed the file, then died before the job was marked done.
+      if (row && row.total !== null && row.done === row.total) {
+        return { mode, total_rows: null, created: row.total, failed_rows: null, question_ids: [], errors: [] };
+      }
+      throw new JobFailure("The uploaded file is no longer stored; upload it again.");
+    }
     const text = decodeCsv(await object.arrayBuffer());
     let file: ReturnType<typeof parseCsv>;
     try {
@@ -57,11 +68,6 @@ export const questionsImportJob: JobKind = {
       );
     }
 
-    const [row] = await job.db
-      .select({ done: jobs.progressDone })
-      .from(jobs)
-      .where(and(eq(jobs.tenantId, job.tenantId), eq(jobs.id, job.jobId)))
-      .limit(1);
     let done = row?.done ?? 0;
     const total = validated.valid.length;
     await job.setProgress(done, total);

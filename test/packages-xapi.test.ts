@@ -128,6 +128,7 @@ describe("xAPI (TinCan) package: launch parameters, launch credential, statement
   let course: Awaited<ReturnType<typeof courseWith>>;
   let playerA: any;
   let playerB: any;
+  let xapiPackageId: number;
 
   beforeAll(async () => {
     [t, other] = await Promise.all([createTenant(), createTenant()]);
@@ -135,6 +136,7 @@ describe("xAPI (TinCan) package: launch parameters, launch credential, statement
     [tenantCred, otherCred] = await Promise.all([lrsCredential(t), lrsCredential(other)]);
     const pkg = await imported(t, zipSync({ "tincan.xml": strToU8(TINCAN), "story.html": page("Story") }));
     expect(pkg.standard).toBe("xapi");
+    xapiPackageId = pkg.id;
     course = await courseWith(t, pkg.id, [a, b]);
   });
 
@@ -256,6 +258,34 @@ describe("xAPI (TinCan) package: launch parameters, launch credential, statement
     );
     expect(await progressOf(t, course.placementId, b.id)).toEqual(after);
     expect((await enrollmentOf(t, course.courseId, b.id))?.completed_at).not.toBeNull();
+  });
+
+  it("a new package version moves the registration to it; the registration stays the same", async () => {
+    const v2 = zipSync({
+      "tincan.xml": strToU8(TINCAN.replaceAll(ACTIVITY, `${ACTIVITY}-v2`)),
+      "story.html": page("V2"),
+    });
+    const res = await raw(
+      "POST",
+      `http://lectern.test/v1/admin/packages/${xapiPackageId}/versions`,
+      { authorization: `Bearer ${t.key}`, "content-type": "application/zip", "content-length": String(v2.length) },
+      v2,
+    );
+    expect(res.status, res.text).toBe(201);
+    await importPackage(env, t.id, xapiPackageId);
+    const again = await api("POST", launchPath(course.courseId, course.placementId), { token: a.token });
+    expectStatus(again, 200);
+    expect(again.body.player).toMatchObject({
+      registration: playerA.registration,
+      package_version: 2,
+      activity_id: `${ACTIVITY}-v2`,
+    });
+    const row = await env.DB.prepare(
+      "SELECT package_version, activity_id FROM package_registrations WHERE tenant_id = ? AND registration = ?",
+    )
+      .bind(t.id, playerA.registration)
+      .first();
+    expect(row).toEqual({ package_version: 2, activity_id: `${ACTIVITY}-v2` });
   });
 });
 

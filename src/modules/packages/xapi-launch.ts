@@ -131,16 +131,25 @@ async function registrationFor(
   existing: PackageRegistrationRow | undefined,
   baseUrl: string,
 ): Promise<PackageRegistrationRow> {
-  if (existing) return existing;
+  const standard = version.standard as "xapi" | "cmi5";
+  const activityId =
+    standard === "xapi" ? (version.structure?.activities?.[0]?.id ?? "") : (version.structure?.course_id ?? "");
+  if (existing && existing.packageVersion === version.version) return existing;
+  if (existing) {
+    // The package got a new version: the registration follows it (results stay keyed by activity / AU id).
+    const [row] = await ctx.db
+      .update(packageRegistrations)
+      .set({ packageVersion: version.version, standard, activityId, updatedAt: nowIso() })
+      .where(and(eq(packageRegistrations.tenantId, ctx.tenantId), eq(packageRegistrations.id, existing.id)))
+      .returning();
+    return row ?? existing;
+  }
   const learner = await findUser(ctx, "learner", ctx.principal.userId);
   const actor = {
     objectType: "Agent",
     name: learner.name,
     account: { homePage: baseUrl, name: String(learner.id) },
   };
-  const standard = version.standard as "xapi" | "cmi5";
-  const activityId =
-    standard === "xapi" ? (version.structure?.activities?.[0]?.id ?? "") : (version.structure?.course_id ?? "");
   const now = nowIso();
   const [row] = await ctx.db
     .insert(packageRegistrations)

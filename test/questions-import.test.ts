@@ -322,6 +322,11 @@ describe("POST /v1/admin/questions/import", () => {
     expect(bad.status).toBe(422);
     expect(((await bad.json()) as { detail: string }).detail).toBe("The file is not UTF-8 text.");
     expectProblem(await importCsv(csv, { mode: "some" }), 422);
+    // Too large: over 10 MiB, or over 20,000 rows.
+    expectProblem(await importCsv(`type,title,correct_answers\n${"x".repeat(10 * 1024 * 1024 + 1)}`), 413);
+    const many = await importCsv(`type,title,correct_answers\n${"true_false,T,true\n".repeat(20_001)}`);
+    expectProblem(many, 413);
+    expect(many.body.detail).toBe("A file may hold at most 20000 questions (this one has 20001 rows).");
   });
 
   it("imports the example of docs/assessments.md as documented", async () => {

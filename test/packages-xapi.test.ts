@@ -260,6 +260,35 @@ describe("xAPI (TinCan) package: launch parameters, launch credential, statement
     expect((await enrollmentOf(t, course.courseId, b.id))?.completed_at).not.toBeNull();
   });
 
+  it("answered statements are the registration's interactions (admin detail)", async () => {
+    const answered = stmt(
+      playerB,
+      "http://adlnet.gov/expapi/verbs/answered",
+      { result: { response: "b", success: true, score: { scaled: 1 } } },
+      `${ACTIVITY}/q1`,
+    );
+    (answered.object as Record<string, unknown>).definition = { interactionType: "choice" };
+    expectStatus(await xapi("POST", "/xapi/statements", { auth: auth(playerB), json: answered }), 200);
+    // Someone else's answer in the same registration is not the learner's.
+    const foreign = { ...answered, id: crypto.randomUUID(), actor: playerA.actor };
+    expectStatus(await xapi("POST", "/xapi/statements", { auth: tenantCred.basic, json: foreign }), 200);
+    const detail = await api("GET", `/v1/admin/packages/${xapiPackageId}/registrations/${playerB.registration}`, {
+      token: t.key,
+    });
+    expectStatus(detail, 200);
+    expect(detail.body.result).toEqual({ status: "passed", score: 85 });
+    expect(detail.body.interactions).toEqual([
+      {
+        id: `${ACTIVITY}/q1`,
+        type: "choice",
+        response: "b",
+        success: true,
+        score_scaled: 1,
+        timestamp: expect.any(String),
+      },
+    ]);
+  });
+
   it("a new package version moves the registration to it; the registration stays the same", async () => {
     const v2 = zipSync({
       "tincan.xml": strToU8(TINCAN.replaceAll(ACTIVITY, `${ACTIVITY}-v2`)),

@@ -30,6 +30,7 @@ import {
   PackageVersionList,
   Player,
   PlayerLaunchInput,
+  RegistrationDetail,
   RegistrationList,
   RegistrationParams,
   RegistrationQuery,
@@ -42,7 +43,14 @@ import {
   zipBody,
 } from "./schemas";
 import * as service from "./service";
-import { fetchAuthToken, findRegistration, listRegistrations, registrationView, waiveAu } from "./xapi-launch";
+import {
+  fetchAuthToken,
+  findRegistration,
+  listRegistrations,
+  registrationInteractions,
+  registrationView,
+  waiveAu,
+} from "./xapi-launch";
 
 const tags = ["Packages"];
 const LENGTH_REQUIRED = {
@@ -318,14 +326,20 @@ packagesRouter.openapi(
     operationId: "getPackageRegistration",
     tags,
     summary: "Get an xAPI / cmi5 registration",
-    description: "One registration of the package (see the list). Another package's or academy's is a 404.",
+    description:
+      "One registration of the package (see the list), with the learner's `interactions`: the `answered` statements of the registration (not voided, oldest first, at most 500) with their response, success and score. Another package's or academy's is a 404.",
     ...adminAccess("reports:read"),
     request: { params: RegistrationParams },
-    responses: { 200: jsonResponse(RegistrationSchema, "The registration"), ...errorResponses(401, 403, 404) },
+    responses: {
+      200: jsonResponse(RegistrationDetail, "The registration and its interactions"),
+      ...errorResponses(401, 403, 404),
+    },
   }),
   async (c) => {
     const { id, registration } = c.req.valid("param");
-    return c.json(registrationView(await findRegistration(adminContext(c), id, registration)), 200);
+    const ctx = adminContext(c);
+    const row = await findRegistration(ctx, id, registration);
+    return c.json({ ...registrationView(row), interactions: await registrationInteractions(ctx, row) }, 200);
   },
 );
 

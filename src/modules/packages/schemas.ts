@@ -214,14 +214,9 @@ export const Player = z.union([ScormPlayer, XapiPlayer]).openapi("PackagePlayer"
 
 export const PlayerLaunchInput = z
   .strictObject({
-    sco: z
-      .string()
-      .min(1)
-      .max(500)
-      .optional()
-      .openapi({
-        description: "The SCO (or cmi5 AU id) to play (default: where the learner was / the first AU not satisfied)",
-      }),
+    sco: z.string().min(1).max(500).optional().openapi({
+      description: "The SCO (or cmi5 AU id) to play (default: where the learner was / the first AU not satisfied)",
+    }),
   })
   .openapi("ScormPlayerLaunchInput");
 
@@ -378,6 +373,19 @@ export const Registration = z
     description:
       "A learner's xAPI registration on an xAPI or cmi5 package placed in a course, and what its statements said.",
   });
+
+export const RegistrationDetail = Registration.extend({
+  interactions: z.array(
+    z.object({
+      id: z.string().openapi({ description: "The interaction activity (the statement's object)" }),
+      type: z.string().nullable().openapi({ description: "definition.interactionType" }),
+      response: z.string().nullable().openapi({ description: "result.response" }),
+      success: z.boolean().nullable(),
+      score_scaled: z.number().nullable(),
+      timestamp: Timestamp.openapi({ description: "The statement's timestamp (its stored time when it had none)" }),
+    }),
+  ),
+}).openapi("PackageRegistrationDetail");
 
 export const RegistrationList = z
   .object({ data: z.array(Registration), meta: PaginationMeta })

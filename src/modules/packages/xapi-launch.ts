@@ -26,7 +26,7 @@ import { findUser } from "../users/service";
 import { writeDocument } from "../xapi/documents";
 import { signLaunchCredential } from "../xapi/launch-credentials";
 import type { LrsContext } from "../xapi/lrs";
-import { storeStatements } from "../xapi/statements";
+import { storeStatements, usToIso } from "../xapi/statements";
 import { actorKey, isJson } from "../xapi/validate";
 import {
   type ActivityResult,
@@ -864,6 +864,38 @@ export async function findRegistration(ctx: TenantContext, packageId: number, re
     .limit(1);
   if (!row) throw ApiError.notFound(`Registration ${registration} of package ${packageId}`);
   return row;
+}
+
+const ANSWERED = "http://adlnet.gov/expapi/verbs/answered";
+
+/**
+ * The learner's interactions in a registration: its `answered` statements (not voided), oldest first, from the
+ * LRS's registration index (at most 500).
+ */
+export async function registrationInteractions(ctx: TenantContext, reg: PackageRegistrationRow) {
+  const rows = await ctx.db.all<{ statement: string; stored_us: number }>(
+    sql`SELECT s.statement, s.stored_us FROM xapi_statement_terms p
+        CROSS JOIN xapi_statements s ON s.tenant_id = ${ctx.tenantId} AND s.stored_us = p.stored_us
+        WHERE p.tenant_id = ${ctx.tenantId} AND p.kind = 'registration' AND p.value = ${reg.registration}
+          AND s.verb_id = ${ANSWERED} AND s.voided = 0
+        ORDER BY p.stored_us LIMIT 500`,
+  );
+  return rows
+    .map((r): Json => ({ ...(JSON.parse(r.statement) as Json), stored: usToIso(r.stored_us) }))
+    .filter((s) => actorKey(s.actor) === reg.actorKey)
+    .map((s) => {
+      const object = s.object as Json;
+      const definition = isJson(object.definition) ? object.definition : {};
+      const result = isJson(s.result) ? s.result : {};
+      return {
+        id: String(object.id),
+        type: typeof definition.interactionType === "string" ? definition.interactionType : null,
+        response: typeof result.response === "string" ? result.response : null,
+        success: typeof result.success === "boolean" ? result.success : null,
+        score_scaled: scaledOf(result),
+        timestamp: String(typeof s.timestamp === "string" ? s.timestamp : s.stored),
+      };
+    });
 }
 
 export const WAIVE_REASONS = ["Tested Out", "Equivalent AU", "Equivalent Outside Activity", "Administrative"] as const;

@@ -122,7 +122,15 @@ export function contractViolations(
   const requestId = res.headers.get("x-request-id");
   if (!requestId) problems.push("no X-Request-Id header");
   const contentType = res.headers.get("content-type") ?? "";
-  if (status >= 400) {
+  // An error the operation documents as plain JSON with its own schema (the cmi5 fetch URL's spec-defined
+  // `{"error-code", "error-text"}`) must match that schema; every other error is an RFC 9457 problem.
+  const ownErrorSchema: JsonSchema | undefined =
+    status >= 400 ? operation.op.responses[String(status)]?.content?.["application/json"]?.schema : undefined;
+  if (ownErrorSchema) {
+    if (!contentType.includes("application/json")) problems.push(`${status} with Content-Type "${contentType}"`);
+    const check = validators.check(ownErrorSchema, res.body);
+    if (!check.valid) problems.push(`${status} body does not match its schema: ${check.errors.join("; ")}`);
+  } else if (status >= 400) {
     if (!contentType.includes("application/problem+json")) problems.push(`error with Content-Type "${contentType}"`);
     const problem = validators.check({ $ref: "#/components/schemas/Problem" }, res.body);
     if (!problem.valid) problems.push(`problem does not match Problem: ${problem.errors.join("; ")}`);

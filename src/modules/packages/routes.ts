@@ -560,6 +560,8 @@ packagesRouter.openAPIRegistry.registerPath({
       description: "Invalid or expired (error-code 2)",
       content: { "application/json": { schema: z.object({ "error-code": z.string(), "error-text": z.string() }) } },
     },
+    // Anything else (rate limit, an unexpected failure) is an ordinary problem.
+    ...Object.fromEntries(Object.entries(errorResponses()).filter(([status]) => status !== "400")),
   },
 });
 

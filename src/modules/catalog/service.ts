@@ -79,10 +79,41 @@ function cacheStore(): Cache | undefined {
 }
 
 /** The cached JSON body, or undefined on a miss or any cache failure (the caller then reads D1). */
+/**
+ * The bodies this isolate read or stored lately, in front of the Cache API (which costs a round trip to the
+ * colo's cache): keys carry every version a body depends on, so an entry is never stale, only evicted (oldest
+ * first past MEMO_MAX_BYTES, or after MEMO_MS).
+ */
+const MEMO_MAX_BYTES = 8 * 1024 * 1024;
+const MEMO_MAX_BODY = 512 * 1024;
+const MEMO_MS = 60_000;
+const memo = new Map<string, { body: string; until: number }>();
+let memoBytes = 0;
+
+function remember(key: string, body: string) {
+  if (body.length > MEMO_MAX_BODY || memo.has(key)) return;
+  memo.set(key, { body, until: Date.now() + MEMO_MS });
+  memoBytes += body.length;
+  for (const [oldest, entry] of memo) {
+    if (memoBytes <= MEMO_MAX_BYTES) break;
+    memo.delete(oldest);
+    memoBytes -= entry.body.length;
+  }
+}
+
 export async function cachedBody(key: string): Promise<string | undefined> {
+  const kept = memo.get(key);
+  if (kept && kept.until > Date.now()) return kept.body;
+  if (kept) {
+    memo.delete(key);
+    memoBytes -= kept.body.length;
+  }
   try {
     const hit = await cacheStore()?.match(key);
-    return hit ? await hit.text() : undefined;
+    if (!hit) return undefined;
+    const body = await hit.text();
+    remember(key, body);
+    return body;
   } catch (err) {
     console.warn("catalog cache read failed", err);
     return undefined;
@@ -91,6 +122,7 @@ export async function cachedBody(key: string): Promise<string | undefined> {
 
 /** Keeps a body for the next reader; failures are logged and swallowed (the answer never depends on it). */
 export async function storeBody(key: string, body: string): Promise<void> {
+  remember(key, body);
   try {
     await cacheStore()?.put(
       key,

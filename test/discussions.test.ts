@@ -10,7 +10,7 @@ import type { DiscussionRoom } from "../src/durable/discussion-room";
 import worker from "../src/index";
 import { roomOf } from "../src/modules/discussions/room";
 import { type ApiResponse, api, expectProblem, expectStatus } from "./helpers/api";
-import { createTenant, learnerSession, staffSession, type TestTenant, unique } from "./helpers/factories";
+import { createTenant, keyWithout, learnerSession, staffSession, type TestTenant, unique } from "./helpers/factories";
 
 type Learner = Awaited<ReturnType<typeof learnerSession>>;
 
@@ -521,6 +521,68 @@ describe("discussions", () => {
         .bind(t.id, a.id, built.placementId)
         .first<{ status: string }>();
       expect(row?.status ?? "not_started").not.toBe("completed");
+    });
+
+    it("an instructor's grade completes a graded discussion module and moves the course progress", async () => {
+      const built = await buildCourse(t, { min_posts: 1, graded: true, total_points: 10 });
+      await enroll(t, built.courseId, a);
+      const thread = await ok(
+        await api("GET", `/v1/learner/courses/${built.courseId}/modules/${built.placementId}/discussion`, {
+          token: a.token,
+        }),
+      );
+      await ok(await write(a, thread.id, { body: "My answer" }), 201);
+      const grades = `/v1/admin/discussions/${thread.id}/grades`;
+      const grade = (body: unknown, token = t.key) => api("POST", grades, { token, body });
+      const progressOf = async () =>
+        (await ok(await api("GET", `/v1/learner/courses/${built.courseId}/outline`, { token: a.token }))).enrollment
+          .progress_percent as number;
+      expect(await progressOf()).toBe(0);
+
+      // Bad input, auth and the wrong threads change nothing.
+      const over = expectProblem(await grade({ learner_id: a.id, score: 11 }), 422);
+      expect(over.errors?.map((e) => e.path)).toEqual(["score"]);
+      const notEnrolled = expectProblem(await grade({ learner_id: b.id, score: 5 }), 422);
+      expect(notEnrolled.errors?.map((e) => e.path)).toEqual(["learner_id"]);
+      expectProblem(await grade({ learner_id: a.id, score: -1 }), 422);
+      expectProblem(await grade({ learner_id: a.id, score: 5, tenant_id: other.id }), 422);
+      expectProblem(await api("POST", grades, { body: { learner_id: a.id, score: 5 } }), 401);
+      expectProblem(await grade({ learner_id: a.id, score: 5 }, await keyWithout(t, "grading:write")), 403);
+      expectProblem(await grade({ learner_id: a.id, score: 5 }, a.token), 403);
+      expectProblem(await grade({ learner_id: a.id, score: 5 }, other.key), 404);
+      expectProblem(
+        await api("POST", `/v1/admin/discussions/${built.threadId}/grades`, {
+          token: t.key,
+          body: { learner_id: a.id, score: 5 },
+        }),
+        409,
+      );
+      const ungraded = await ok(
+        await api("GET", `/v1/learner/courses/${course.courseId}/modules/${course.placementId}/discussion`, {
+          token: a.token,
+        }),
+      );
+      expectProblem(
+        await api("POST", `/v1/admin/discussions/${ungraded.id}/grades`, {
+          token: t.key,
+          body: { learner_id: a.id, score: 5 },
+        }),
+        409,
+      );
+      expect(await progressOf()).toBe(0);
+
+      // A failing grade, then a passing one (half the points pass unless `passed` says otherwise).
+      const failed = await ok(await grade({ learner_id: a.id, score: 4 }));
+      expect(failed).toMatchObject({ score: 4, max_score: 10, passed: false });
+      const passed = await ok(await grade({ learner_id: a.id, score: 8 }));
+      expect(passed).toMatchObject({ thread_id: thread.id, learner_id: a.id, score: 8, max_score: 10, passed: true });
+      const row = await env.DB.prepare(
+        "SELECT status, score FROM module_progress WHERE tenant_id = ? AND user_id = ? AND placement_id = ?",
+      )
+        .bind(t.id, a.id, built.placementId)
+        .first<{ status: string; score: number }>();
+      expect(row).toEqual({ status: "passed", score: 8 });
+      expect(await progressOf()).toBe(100);
     });
   });
 

@@ -476,6 +476,7 @@ async function discussionOfA(courseId: number) {
     "/v1/admin/discussions/{id}/posts": { url: `${base}/posts`, read: `${base}/posts`, body: { body: "From B" } },
     "/v1/admin/discussions/{id}/posts/{post_id}": { url: postPath, read: postPath, body: { hidden: false } },
     "/v1/admin/discussions/{id}/live": { url: `${base}/live`, read: base },
+    "/v1/admin/discussions/{id}/grades": { url: `${base}/grades`, read: base, body: { learner_id: 1, score: 1 } },
   };
 }
 

@@ -10,6 +10,8 @@ import { roomConnect, roomWrite } from "./room";
 import {
   CreatePostRequest,
   CreateThreadRequest,
+  DiscussionGrade,
+  GradeDiscussionRequest,
   LiveQuery,
   ModeratePostRequest,
   Post,
@@ -288,5 +290,27 @@ adminDiscussionsRouter.openapi(
     return (await roomConnect(c.env, c.req.raw, m, c.req.valid("query").since)) as unknown as ReturnType<
       typeof c.json<z.infer<typeof Thread>, 200>
     >;
+  },
+);
+
+adminDiscussionsRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/admin/discussions/{id}/grades",
+    operationId: "gradeDiscussion",
+    tags,
+    summary: "Grade a learner in a graded discussion module",
+    description:
+      "For the thread of a discussion module whose settings say `graded: true` (posting alone never completes it): records the learner's score out of the module's `total_points` (100 when it has none) and whether they passed (without `passed`, half the points pass). The module status (passed/failed), score, course progress and completion move at once, and `module.graded` is emitted. Grading again replaces the grade, except that a passed module stays passed. 409 for a course thread or an ungraded module; 422 when the learner is not enrolled in the course or the score is over the maximum.",
+    ...adminAccess("grading:write"),
+    request: { params: ThreadParam, body: jsonBody(GradeDiscussionRequest) },
+    responses: {
+      200: jsonResponse(DiscussionGrade, "The grade as recorded"),
+      ...errorResponses(401, 403, 404, 409, 415),
+    },
+  }),
+  async (c) => {
+    const result = await discussions.gradeDiscussion(adminContext(c), c.req.valid("param").id, c.req.valid("json"));
+    return c.json(result, 200);
   },
 );

@@ -207,3 +207,28 @@ export const LiveQuery = z.object({
     description: "The bearer token, for browsers (which cannot set headers on a WebSocket)",
   }),
 });
+
+export const GradeDiscussionRequest = z
+  .strictObject({
+    learner_id: z.number().int().positive().openapi({ example: 42, description: "The learner being graded" }),
+    score: z
+      .number()
+      .min(0)
+      .max(100_000)
+      .openapi({ example: 8, description: "Points, out of the module's `total_points` (100 when it has none)" }),
+    passed: z
+      .boolean()
+      .optional()
+      .openapi({ description: "Whether the learner passed; without it, half the points pass" }),
+  })
+  .openapi("GradeDiscussionRequest");
+
+export const DiscussionGrade = z
+  .object({
+    thread_id: z.number().int(),
+    learner_id: z.number().int(),
+    score: z.number(),
+    max_score: z.number(),
+    passed: z.boolean(),
+  })
+  .openapi("DiscussionGrade");

@@ -21,7 +21,8 @@ import { contentModules } from "../content-modules/tables";
 // Placements, instructors and module progress are read (never written) in this module's own read batches, so a
 // post stays at a fixed number of statements; their modules own every write to them.
 import { courseInstructors, coursePlacements, courses } from "../courses/tables";
-import { assertCourseOpen, assertPlacementOpen } from "../progress/service";
+import { enrollments } from "../enrollments/tables";
+import { assertCourseOpen, assertPlacementOpen, recordGradedResult } from "../progress/service";
 import { moduleProgress } from "../progress/tables";
 import { users } from "../users/tables";
 import { discussionPosts, discussionReactions, discussionThreads } from "./tables";
@@ -1023,4 +1024,77 @@ export async function react(
     ],
     "reactions",
   );
+}
+
+// ---- grading a graded discussion module ----------------------------------------------------------------------
+
+export interface GradeInput {
+  learner_id: number;
+  score: number;
+  passed?: boolean;
+}
+
+/**
+ * An instructor's grade for one learner in a graded discussion module's thread (posting alone never completes
+ * such a module). The score is out of the module's `total_points` (100 when it has none); without `passed`, half
+ * the points pass. Module status, score, course progress and completion move in one batch (`recordGradedResult`,
+ * which emits `module.graded`); grading again replaces the grade, except that a passed module stays passed.
+ */
+export async function gradeDiscussion(ctx: TenantContext, threadId: number, input: GradeInput) {
+  const thread = await findThread(ctx, threadId);
+  if (thread.placementId === null || thread.moduleId === null) {
+    throw ApiError.conflict("Only the thread of a graded discussion module takes grades; this is a course thread.");
+  }
+  const [[module], [enrollment]] = await ctx.db.batch([
+    ctx.db
+      .select({ settings: contentModules.settings })
+      .from(contentModules)
+      .where(and(eq(contentModules.tenantId, ctx.tenantId), eq(contentModules.id, thread.moduleId)))
+      .limit(1),
+    ctx.db
+      .select({ id: enrollments.id })
+      .from(enrollments)
+      .where(
+        and(
+          eq(enrollments.tenantId, ctx.tenantId),
+          eq(enrollments.courseId, thread.courseId),
+          eq(enrollments.userId, input.learner_id),
+        ),
+      )
+      .limit(1),
+  ]);
+  const raw = module?.settings as unknown;
+  const settings = (typeof raw === "string" ? JSON.parse(raw) : (raw ?? {})) as {
+    graded?: boolean;
+    total_points?: number;
+  };
+  if (!settings.graded) {
+    throw ApiError.conflict(
+      "This discussion module is not graded: it completes by its posting rules (`min_posts`, `min_replies`).",
+    );
+  }
+  if (!enrollment) {
+    throw ApiError.validation([
+      { path: "learner_id", message: `Learner ${input.learner_id} is not enrolled in this thread's course.` },
+    ]);
+  }
+  const maxScore = settings.total_points && settings.total_points > 0 ? settings.total_points : 100;
+  if (input.score > maxScore) {
+    throw ApiError.validation([{ path: "score", message: `At most the module's ${maxScore} points.` }]);
+  }
+  const passed = input.passed ?? input.score >= maxScore / 2;
+  await recordGradedResult(ctx, {
+    enrollmentId: enrollment.id,
+    placementId: thread.placementId,
+    score: input.score,
+    maxScore,
+    passed,
+  });
+  return {
+    thread_id: thread.id,
+    learner_id: input.learner_id,
+    score: input.score,
+    max_score: maxScore,
+    passed,
+  };
 }

@@ -202,6 +202,30 @@ describe("xAPI (TinCan) package: launch parameters, launch credential, statement
     expect((await progressOf(t, course.placementId, a.id))?.status).toBe("in_progress");
   });
 
+  it("the launch credential stops working while its enrollment is revoked, and works again once granted", async () => {
+    const change = async (verb: "revoke" | "grant") =>
+      expectStatus(
+        await api("POST", `/v1/admin/courses/${course.courseId}/enrollments/${verb}`, {
+          token: t.key,
+          body: { learner_ids: [b.id] },
+        }),
+        200,
+      );
+    const attempted = () =>
+      xapi("POST", "/xapi/statements", {
+        auth: auth(playerB),
+        json: stmt(playerB, "http://adlnet.gov/expapi/verbs/attempted"),
+      });
+    await change("revoke");
+    expect((await attempted()).status).toBe(403);
+    const read = await xapi("GET", `/xapi/statements?${q({ registration: playerB.registration })}`, {
+      auth: auth(playerB),
+    });
+    expect(read.status).toBe(403);
+    await change("grant");
+    expectStatus(await attempted(), 200);
+  });
+
   it("statements of another learner, an unknown registration or another academy change nothing", async () => {
     // A tenant credential may store anything; only the registration's own learner drives its progress.
     const wrongActor = { ...stmt(playerB, PASSED), actor: playerA.actor };

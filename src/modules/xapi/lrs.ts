@@ -1,5 +1,5 @@
 /** The LRS surface's plumbing: version header, authentication (HTTP Basic or Bearer), the request context. */
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Context, MiddlewareHandler } from "hono";
 import { sha256Hex, timingSafeEqual } from "../../platform/crypto";
 import type { AppEnv, Db, Env } from "../../platform/env";
@@ -8,7 +8,10 @@ import { flushOutbox } from "../../platform/events";
 import { hasPermission } from "../../platform/permissions";
 import { nowIso } from "../../platform/time";
 import { adminAuth } from "../auth/middleware";
+import { enrollments } from "../enrollments/tables";
+import { packageRegistrations } from "../packages/launch-tables";
 import { tenants } from "../tenants/tables";
+import { users } from "../users/tables";
 import { LAUNCH_USER, type LaunchScope, verifyLaunchCredential } from "./launch-credentials";
 import { lrsCredentials } from "./tables";
 
@@ -102,9 +105,30 @@ export const xapiAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
       // A launch credential (xAPI `auth=` / cmi5 auth-token): signed, scoped to one learner and registration.
       const scope = await verifyLaunchCredential(c.env.JWT_SECRET, secret);
       if (!scope) throw unauthorized("The launch credential is invalid or has expired; launch the module again.");
-      const [tenant] = await db.select({ status: tenants.status }).from(tenants).where(eq(tenants.id, scope.tid));
-      if (!tenant) throw unauthorized("The launch credential is invalid or has expired; launch the module again.");
-      if (tenant.status !== "active") throw ApiError.forbidden("This academy is suspended.");
+      // The credential outlives nothing it was issued for: its registration (gone with a removed enrollment),
+      // the academy, the learner's enrollment (revoked or expired) and account are checked on every request.
+      const [grant] = await db
+        .select({
+          tenantStatus: tenants.status,
+          enrollmentStatus: enrollments.status,
+          expiresAt: enrollments.expiresAt,
+          userStatus: users.status,
+        })
+        .from(packageRegistrations)
+        .innerJoin(tenants, eq(tenants.id, packageRegistrations.tenantId))
+        .innerJoin(enrollments, eq(enrollments.id, packageRegistrations.enrollmentId))
+        .innerJoin(users, eq(users.id, packageRegistrations.userId))
+        .where(and(eq(packageRegistrations.tenantId, scope.tid), eq(packageRegistrations.registration, scope.reg)))
+        .limit(1);
+      if (!grant) throw unauthorized("The launch credential is invalid or has expired; launch the module again.");
+      if (grant.tenantStatus !== "active") throw ApiError.forbidden("This academy is suspended.");
+      if (
+        grant.enrollmentStatus !== "active" ||
+        grant.userStatus !== "active" ||
+        (grant.expiresAt !== null && grant.expiresAt <= nowIso())
+      ) {
+        throw ApiError.forbidden("The learner's enrollment no longer gives access to this course.");
+      }
       contexts.set(c.req.raw, {
         tenantId: scope.tid,
         db,

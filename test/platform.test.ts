@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { openSecret, sealSecret } from "../src/platform/crypto";
 import { api, expectProblem, expectStatus } from "./helpers/api";
 import { createTenant } from "./helpers/factories";
 
@@ -106,5 +107,20 @@ describe("platform behaviour every client relies on", () => {
     const docs = await api("GET", "/docs");
     expectStatus(docs, 200);
     expect(docs.text).toContain("/openapi.json");
+  });
+});
+
+describe("secrets sealed at rest", () => {
+  const key = "deployment-secret-0123456789abcdef";
+  it("open what they sealed, only with the same key, purpose and context; values from before sealing pass", async () => {
+    const sealed = await sealSecret(key, "purpose", "tenant:1", "whsec_abc");
+    expect(sealed).toMatch(/^sealed:v1:/);
+    expect(sealed).not.toContain("whsec_abc");
+    expect(await sealSecret(key, "purpose", "tenant:1", "whsec_abc")).not.toBe(sealed); // a fresh IV each time
+    expect(await openSecret(key, "purpose", "tenant:1", sealed)).toBe("whsec_abc");
+    await expect(openSecret(key, "purpose", "tenant:2", sealed)).rejects.toThrow();
+    await expect(openSecret(key, "other purpose", "tenant:1", sealed)).rejects.toThrow();
+    await expect(openSecret(`${key}x`, "purpose", "tenant:1", sealed)).rejects.toThrow();
+    expect(await openSecret(key, "purpose", "tenant:1", "whsec_plain")).toBe("whsec_plain");
   });
 });

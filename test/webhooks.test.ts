@@ -80,6 +80,13 @@ describe("webhook endpoints", () => {
       event_types: ["course.published", "learner.created"],
     });
     expect(event?.data).not.toContain("whsec_");
+
+    // At rest the secret is sealed (AES-GCM, bound to the academy): the database alone does not give it away.
+    const stored = await env.DB.prepare("SELECT secret FROM webhook_endpoints WHERE id = ?")
+      .bind(res.body.id)
+      .first<{ secret: string }>();
+    expect(stored?.secret).toMatch(/^sealed:v1:/);
+    expect(stored?.secret).not.toContain(res.body.secret.slice(6));
   });
 
   it("caps an academy at 50 endpoints (409) and writes nothing more", async () => {

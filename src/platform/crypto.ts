@@ -70,3 +70,56 @@ export async function verifyPassword(password: string, stored: string | null): P
   const candidate = await pbkdf2(password, fromBase64url(salt), Number(iterations));
   return timingSafeEqual(base64url(candidate), hash);
 }
+
+// ---- secrets kept at rest that must be read back (webhook signing secrets) ----------------------------------
+
+const SEALED_PREFIX = "sealed:v1:";
+const sealingKeys = new Map<string, Promise<CryptoKey>>();
+
+/** An AES-256-GCM key derived (HKDF-SHA256) from a deployment secret for one purpose; kept per isolate. */
+function sealingKey(deploymentSecret: string, purpose: string): Promise<CryptoKey> {
+  const id = `${purpose}\u0000${deploymentSecret}`;
+  let key = sealingKeys.get(id);
+  if (!key) {
+    key = crypto.subtle
+      .importKey("raw", encoder.encode(deploymentSecret), "HKDF", false, ["deriveKey"])
+      .then((base) =>
+        crypto.subtle.deriveKey(
+          { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode(purpose) },
+          base,
+          { name: "AES-GCM", length: 256 },
+          false,
+          ["encrypt", "decrypt"],
+        ),
+      );
+    sealingKeys.set(id, key);
+  }
+  return key;
+}
+
+/**
+ * Encrypts a secret that must be read back later (a webhook signing secret), so a copy of the database alone
+ * does not give it away. `context` (for example the tenant) is bound as additional data: a sealed value moved to
+ * another row of another context does not open.
+ */
+export async function sealSecret(deploymentSecret: string, purpose: string, context: string, plaintext: string) {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const cipher = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: encoder.encode(context) },
+    await sealingKey(deploymentSecret, purpose),
+    encoder.encode(plaintext),
+  );
+  return `${SEALED_PREFIX}${base64url(iv)}.${base64url(new Uint8Array(cipher))}`;
+}
+
+/** The plaintext of `sealSecret`'s output; a value stored before sealing existed is returned as it is. */
+export async function openSecret(deploymentSecret: string, purpose: string, context: string, stored: string) {
+  if (!stored.startsWith(SEALED_PREFIX)) return stored;
+  const [iv, cipher] = stored.slice(SEALED_PREFIX.length).split(".");
+  const plain = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: fromBase64url(iv ?? ""), additionalData: encoder.encode(context) },
+    await sealingKey(deploymentSecret, purpose),
+    fromBase64url(cipher ?? ""),
+  );
+  return new TextDecoder().decode(plain);
+}

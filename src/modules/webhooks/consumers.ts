@@ -17,7 +17,7 @@ import { addSeconds, nowIso } from "../../platform/time";
 import { notifyFromEvents } from "../notifications/consumer";
 import { ALL_EVENTS, DIRECTED_TYPES, envelopeOf } from "./catalog";
 import { type DeliveryMessage, deliveryQueue, enqueueDeliveries } from "./queue";
-import { signatureHeader, webhookId } from "./signing";
+import { openSigningSecret, signatureHeader, webhookId } from "./signing";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "./tables";
 import { isLoopbackUrl, webhookUrlProblem } from "./url-guard";
 
@@ -393,9 +393,24 @@ async function send(env: Env, row: Loaded): Promise<Outcome> {
   const body = JSON.stringify(envelope);
   const id = webhookId(row.eventId);
   const timestamp = Math.floor(Date.now() / 1000);
-  const secrets = [row.secret];
-  if (row.previousSecret && row.previousSecretExpiresAt && row.previousSecretExpiresAt > nowIso()) {
-    secrets.push(row.previousSecret);
+  // Stored sealed (AES-GCM, bound to the academy); opened only here, to sign. A secret that no longer opens
+  // (JWT_SECRET was changed) is a failed attempt that says so, never an unsigned request.
+  const secrets: string[] = [];
+  try {
+    secrets.push(await openSigningSecret(env, row.tenantId, row.secret));
+    if (row.previousSecret && row.previousSecretExpiresAt && row.previousSecretExpiresAt > nowIso()) {
+      secrets.push(await openSigningSecret(env, row.tenantId, row.previousSecret));
+    }
+  } catch {
+    return {
+      sent: false,
+      ok: false,
+      responseStatus: null,
+      responseBody: null,
+      error: "Not sent: the endpoint's signing secret cannot be read with this deployment's key; rotate the secret.",
+      durationMs: 0,
+      retryAfter: null,
+    };
   }
   const headers = {
     "content-type": "application/json",

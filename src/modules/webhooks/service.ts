@@ -8,7 +8,7 @@ import { outbox } from "../../platform/tables";
 import { addSeconds, nowIso } from "../../platform/time";
 import { ALL_EVENTS, eventTypeList } from "./catalog";
 import { enqueueDeliveries } from "./queue";
-import { newSigningSecret, webhookId } from "./signing";
+import { newSigningSecret, sealSigningSecret, webhookId } from "./signing";
 import { type DeliveryStatus, webhookAttempts, webhookDeliveries, webhookEndpoints } from "./tables";
 import { webhookUrlProblem } from "./url-guard";
 
@@ -133,6 +133,7 @@ export async function createWebhook(
     throw ApiError.conflict(`An academy may have at most ${MAX_ENDPOINTS} webhook endpoints; delete one first.`);
   }
   const secret = newSigningSecret();
+  const sealed = await sealSigningSecret(ctx.env, ctx.tenantId, secret);
   const now = nowIso();
   const eventTypes = normalizeTypes(input.event_types);
   const [[row]] = await ctx.db.batch([
@@ -144,7 +145,7 @@ export async function createWebhook(
         description: input.description ?? null,
         eventTypes,
         active: input.active,
-        secret,
+        secret: sealed,
         rateLimitPerSecond: input.rate_limit_per_second ?? null,
         createdAt: now,
         updatedAt: now,
@@ -250,12 +251,18 @@ export async function deleteWebhooksByUrl(ctx: TenantContext, url: string) {
 export async function rotateSecret(ctx: TenantContext, id: number) {
   const current = await findWebhook(ctx, id);
   const secret = newSigningSecret();
+  const sealed = await sealSigningSecret(ctx.env, ctx.tenantId, secret);
   const now = nowIso();
   const previousExpiresAt = addSeconds(now, ROTATION_OVERLAP_SECONDS);
   await ctx.db.batch([
     ctx.db
       .update(webhookEndpoints)
-      .set({ secret, previousSecret: current.secret, previousSecretExpiresAt: previousExpiresAt, updatedAt: now })
+      .set({
+        secret: sealed,
+        previousSecret: current.secret,
+        previousSecretExpiresAt: previousExpiresAt,
+        updatedAt: now,
+      })
       .where(and(eq(webhookEndpoints.tenantId, ctx.tenantId), eq(webhookEndpoints.id, id))),
     outboxInsert(ctx.db, ctx.tenantId, "webhook.secret_rotated", {
       id,

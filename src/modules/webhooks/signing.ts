@@ -4,6 +4,8 @@
  * decoded bytes. Several signatures are space-separated (the old and the new secret during a rotation).
  */
 
+import { openSecret, sealSecret } from "../../platform/crypto";
+
 const SECRET_PREFIX = "whsec_";
 const SECRET_BYTES = 32;
 const encoder = new TextEncoder();
@@ -20,6 +22,19 @@ function fromBase64(text: string): Uint8Array {
 }
 
 /** A new signing secret: shown to the client once, kept to sign every delivery. */
+/** The HKDF purpose of the key that seals signing secrets at rest (derived from JWT_SECRET). */
+const SEALING_PURPOSE = "lectern:webhook-signing-secret:v1";
+
+/** A signing secret as stored: sealed (AES-GCM) and bound to its academy. */
+export function sealSigningSecret(env: { JWT_SECRET: string }, tenantId: number, secret: string) {
+  return sealSecret(env.JWT_SECRET, SEALING_PURPOSE, `tenant:${tenantId}`, secret);
+}
+
+/** The `whsec_...` secret of a stored value (sealed, or plaintext from before sealing). */
+export function openSigningSecret(env: { JWT_SECRET: string }, tenantId: number, stored: string) {
+  return openSecret(env.JWT_SECRET, SEALING_PURPOSE, `tenant:${tenantId}`, stored);
+}
+
 export function newSigningSecret(): string {
   return SECRET_PREFIX + toBase64(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
 }

@@ -13,6 +13,7 @@ import { applyStatementsToProgress, lmsLrsContext } from "../src/modules/package
 import { createDb } from "../src/platform/db";
 import { api, expectStatus } from "./helpers/api";
 import { createTenant, learnerSession, type TestTenant, unique } from "./helpers/factories";
+import { type Recorded, recordingD1 } from "./helpers/recording-d1";
 import { type LrsCredential, lrsCredential, q, xapi } from "./helpers/xapi";
 
 type Learner = Awaited<ReturnType<typeof learnerSession>>;
@@ -703,26 +704,8 @@ describe("cmi5 waive and the registrations of a package (admin)", () => {
 describe("the LRS hot path", () => {
   it("finds the registrations of a whole batch with one read through the (tenant_id, registration) index", async () => {
     const t = await createTenant();
-    const log: { sql: string; params: unknown[] }[] = [];
-    const recording = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "prepare") {
-          return (query: string) => {
-            const entry = { sql: query, params: [] as unknown[] };
-            log.push(entry);
-            const statement = target.prepare(query);
-            const bind = statement.bind.bind(statement);
-            statement.bind = (...params: unknown[]) => {
-              entry.params = params;
-              return bind(...params);
-            };
-            return statement;
-          };
-        }
-        const value = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const log: Recorded[] = [];
+    const recording = recordingD1(log);
     const ctx = lmsLrsContext(t.id, createDb(recording), env, "http://lectern.test", () => {});
     const batch = Array.from({ length: 50 }, (_, i) => ({
       actor: { objectType: "Agent", mbox: `mailto:l${i}@example.com` },

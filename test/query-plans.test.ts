@@ -22,34 +22,7 @@ import type { LearnerPrincipal, TenantContext } from "../src/platform/auth";
 import { createDb } from "../src/platform/db";
 import { api, expectStatus } from "./helpers/api";
 import { createTenant, type TestTenant } from "./helpers/factories";
-
-interface Recorded {
-  sql: string;
-  params: unknown[];
-}
-
-/** A D1 binding that records each prepared statement and the parameters bound to it. */
-function recordingD1(log: Recorded[]): D1Database {
-  return new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === "prepare") {
-        return (query: string) => {
-          const entry: Recorded = { sql: query, params: [] };
-          log.push(entry);
-          const statement = target.prepare(query);
-          const bind = statement.bind.bind(statement);
-          statement.bind = (...params: unknown[]) => {
-            entry.params = params;
-            return bind(...params);
-          };
-          return statement;
-        };
-      }
-      const value = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
+import { type Recorded, recordingD1 } from "./helpers/recording-d1";
 
 /** Runs `work` with a tenant context over the recorder; returns the statements it ran. */
 async function statementsOf(tenantId: number, work: (ctx: TenantContext) => Promise<unknown>) {

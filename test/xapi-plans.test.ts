@@ -10,34 +10,8 @@ import type { LrsContext } from "../src/modules/xapi/lrs";
 import { getStatement, queryStatements, storeStatements } from "../src/modules/xapi/statements";
 import { createDb } from "../src/platform/db";
 import { createTenant, type TestTenant } from "./helpers/factories";
+import { type Recorded, recordingD1 } from "./helpers/recording-d1";
 import { statement } from "./helpers/xapi";
-
-interface Recorded {
-  sql: string;
-  params: unknown[];
-}
-
-function recordingD1(log: Recorded[]): D1Database {
-  return new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === "prepare") {
-        return (query: string) => {
-          const entry: Recorded = { sql: query, params: [] };
-          log.push(entry);
-          const prepared = target.prepare(query);
-          const bind = prepared.bind.bind(prepared);
-          prepared.bind = (...params: unknown[]) => {
-            entry.params = params;
-            return bind(...params);
-          };
-          return prepared;
-        };
-      }
-      const value = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
 
 let tenant: TestTenant;
 

@@ -1063,11 +1063,7 @@ export async function gradeDiscussion(ctx: TenantContext, threadId: number, inpu
       )
       .limit(1),
   ]);
-  const raw = module?.settings as unknown;
-  const settings = (typeof raw === "string" ? JSON.parse(raw) : (raw ?? {})) as {
-    graded?: boolean;
-    total_points?: number;
-  };
+  const settings = (module?.settings ?? {}) as { graded?: boolean; total_points?: number };
   if (!settings.graded) {
     throw ApiError.conflict(
       "This discussion module is not graded: it completes by its posting rules (`min_posts`, `min_replies`).",

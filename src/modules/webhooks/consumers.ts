@@ -265,6 +265,17 @@ interface Outcome {
   retryAfter: number | null;
 }
 
+/** An attempt that sent nothing, with the reason. */
+const notSent = (error: string): Outcome => ({
+  sent: false,
+  ok: false,
+  responseStatus: null,
+  responseBody: null,
+  error,
+  durationMs: 0,
+  retryAfter: null,
+});
+
 /** Handles one message; answers whether a request went out (it counts toward the rate limit). */
 async function deliverOne(env: Env, db: Db, message: Message<DeliveryMessage>, row: Loaded): Promise<boolean> {
   // Sent already, failed for good, or redelivered meanwhile under another message: nothing to do.
@@ -372,17 +383,7 @@ async function send(env: Env, row: Loaded): Promise<Outcome> {
     : env.ENVIRONMENT === "test" && url && !isLoopbackUrl(url)
       ? "Not sent: the test environment calls loopback receivers only."
       : undefined;
-  if (refusal) {
-    return {
-      sent: false,
-      ok: false,
-      responseStatus: null,
-      responseBody: null,
-      error: refusal,
-      durationMs: 0,
-      retryAfter: null,
-    };
-  }
+  if (refusal) return notSent(refusal);
   const envelope = envelopeOf({
     id: row.eventId,
     type: row.eventType as string,
@@ -402,15 +403,9 @@ async function send(env: Env, row: Loaded): Promise<Outcome> {
       secrets.push(await openSigningSecret(env, row.tenantId, row.previousSecret));
     }
   } catch {
-    return {
-      sent: false,
-      ok: false,
-      responseStatus: null,
-      responseBody: null,
-      error: "Not sent: the endpoint's signing secret cannot be read with this deployment's key; rotate the secret.",
-      durationMs: 0,
-      retryAfter: null,
-    };
+    return notSent(
+      "Not sent: the endpoint's signing secret cannot be read with this deployment's key; rotate the secret.",
+    );
   }
   const headers = {
     "content-type": "application/json",

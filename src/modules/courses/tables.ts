@@ -87,6 +87,8 @@ export const courses = sqliteTable(
     index("courses_tenant_updated_idx").on(t.tenantId, t.updatedAt),
     // The public catalog: published, visible, not deleted, newest first.
     index("courses_tenant_catalog_idx").on(t.tenantId, t.status, t.showInCatalog, t.deletedAt, t.publishedAt),
+    // The public catalog by name: covers the keys of a page (name, id), so deep pages walk the index alone.
+    index("courses_tenant_catalog_name_idx").on(t.tenantId, t.status, t.showInCatalog, t.deletedAt, t.name),
   ],
 );
 

@@ -30,6 +30,7 @@ export const learningPaths = sqliteTable(
     index("learning_paths_tenant_status_created_idx").on(t.tenantId, t.status, t.createdAt),
     index("learning_paths_tenant_name_idx").on(t.tenantId, t.name),
     index("learning_paths_tenant_catalog_idx").on(t.tenantId, t.status, t.showInCatalog, t.publishedAt),
+    index("learning_paths_tenant_catalog_name_idx").on(t.tenantId, t.status, t.showInCatalog, t.name),
   ],
 );
 

@@ -1,0 +1,2 @@
+CREATE INDEX `courses_tenant_catalog_name_idx` ON `courses` (`tenant_id`,`status`,`show_in_catalog`,`deleted_at`,`name`);--> statement-breakpoint
+CREATE INDEX `learning_paths_tenant_catalog_name_idx` ON `learning_paths` (`tenant_id`,`status`,`show_in_catalog`,`name`);

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { coursePlacements } from "../courses/tables";
 import { enrollments } from "../enrollments/tables";
@@ -86,6 +87,16 @@ export const cmi5Sessions = sqliteTable(
     sessionId: text("session_id").notNull(),
     launchMode: text("launch_mode").notNull().default("Normal"),
     fetchedAt: text("fetched_at"),
+    /** when the AU's "initialized" statement was stored (its first statement of the session) */
+    initializedAt: text("initialized_at"),
+    /** the cmi5 defined verbs the AU used in this session (each at most once, cmi5 section 9.3) */
+    verbs: text("verbs", { mode: "json" }).$type<string[]>().notNull().default([]),
+    /** when the AU's last statement of the session was stored (the abandoned statement's duration ends there) */
+    lastStatementAt: text("last_statement_at"),
+    /** bumped by every change of the session's statement state: concurrent requests compare-and-set on it */
+    seq: integer("seq").notNull().default(0),
+    /** after this the session can send nothing (its fetch URL and auth-token expired): the sweep abandons it */
+    expiresAt: text("expires_at"),
     terminatedAt: text("terminated_at"),
     abandonedAt: text("abandoned_at"),
     createdAt: text("created_at").notNull(),
@@ -94,6 +105,8 @@ export const cmi5Sessions = sqliteTable(
     uniqueIndex("cmi5_sessions_tenant_session_uq").on(t.tenantId, t.sessionId),
     index("cmi5_sessions_tenant_registration_created_idx").on(t.tenantId, t.registrationId, t.createdAt),
     index("cmi5_sessions_registration_fk_idx").on(t.registrationId),
+    // The scheduled sweep (all academies): open sessions past their expiry.
+    index("cmi5_sessions_open_expiry_idx").on(t.expiresAt).where(sql`terminated_at IS NULL AND abandoned_at IS NULL`),
   ],
 );
 

@@ -159,7 +159,7 @@ describe("the public catalog", () => {
     expectCacheable(res);
     expect(res.headers.get("content-type")).toContain("application/json");
     expect(ids(res)).toEqual([`learning_path:${path.id}`, `course:${second.id}`, `course:${featured.id}`]);
-    expect(res.body.meta).toEqual({ page: 1, per_page: 15, total: 3, last_page: 1 });
+    expect(res.body.meta).toEqual({ page: 1, per_page: 15, total: 3, last_page: 1, next_cursor: null });
     const alpha = res.body.data.find((i: { id: number; kind: string }) => i.kind === "course" && i.id === featured.id);
     expect(alpha).toEqual({
       kind: "course",
@@ -214,8 +214,53 @@ describe("the public catalog", () => {
     expect(ids(oldest)).toEqual([`course:${featured.id}`, `course:${second.id}`, `learning_path:${path.id}`]);
     const page2 = await publicGet("/v1/public/catalog?per_page=2&page=2", t.slug);
     expect(ids(page2)).toEqual([`course:${featured.id}`]);
-    expect(page2.body.meta).toEqual({ page: 2, per_page: 2, total: 3, last_page: 2 });
+    expect(page2.body.meta).toEqual({ page: 2, per_page: 2, total: 3, last_page: 2, next_cursor: null });
     expect(page2.headers.get("etag")).not.toBe((await publicGet("/v1/public/catalog", t.slug)).headers.get("etag"));
+  });
+
+  it("walks every sort with cursors: the same items in the same order as page numbers, ties included", async () => {
+    // Its own academy: a course and a path with the same name, and two courses with the same name (ties).
+    const own = await createTenant();
+    const made: string[] = [];
+    for (const name of ["Tie", "Tie", "Zeta", "Alpha"]) made.push(`course:${(await buildCourse(own, { name })).id}`);
+    const tiePath = await post(own, "/v1/admin/learning-paths", {
+      name: "Tie",
+      steps: [{ course_id: Number(made[3].split(":")[1]) }],
+    });
+    expectStatus(await api("POST", `/v1/admin/learning-paths/${tiePath.id}/publish`, { token: own.key }), 200);
+    for (const sort of ["-published_at", "published_at", "name", "-name"]) {
+      const all = await publicGet(`/v1/public/catalog?sort=${sort}&per_page=100`, own.slug);
+      expect(all.body.data).toHaveLength(5);
+      const walked: string[] = [];
+      let res = await publicGet(`/v1/public/catalog?sort=${sort}&per_page=2`, own.slug);
+      expect(res.body.meta.page).toBe(1);
+      for (;;) {
+        walked.push(...ids(res));
+        const next = res.body.meta.next_cursor as string | null;
+        if (!next) break;
+        res = await publicGet(`/v1/public/catalog?sort=${sort}&per_page=2&cursor=${next}`, own.slug);
+        expectStatus(res, 200);
+        expect(res.body.meta).toMatchObject({ page: null, per_page: 2, total: 5 });
+      }
+      expect(walked, sort).toEqual(ids(all));
+      expect(new Set(walked).size).toBe(5);
+      // Page numbers give the same order.
+      const numbered: string[] = [];
+      for (const p of [1, 2, 3])
+        numbered.push(...ids(await publicGet(`/v1/public/catalog?sort=${sort}&per_page=2&page=${p}`, own.slug)));
+      expect(numbered, sort).toEqual(walked);
+    }
+    expect(made).toHaveLength(4);
+    // Filters hold on cursor pages: only courses.
+    const first = await publicGet("/v1/public/catalog?sort=name&per_page=1&kind=course", own.slug);
+    const rest = await publicGet(
+      `/v1/public/catalog?sort=name&per_page=10&kind=course&cursor=${first.body.meta.next_cursor}`,
+      own.slug,
+    );
+    expect([...ids(first), ...ids(rest)]).toEqual(
+      ids(await publicGet("/v1/public/catalog?sort=name&kind=course", own.slug)),
+    );
+    expect(ids(rest).every((id: string) => id.startsWith("course:"))).toBe(true);
   });
 
   it("refuses bad queries (422 naming the parameter), a missing academy (400) and an unknown one (404)", async () => {
@@ -227,6 +272,14 @@ describe("the public catalog", () => {
       ["page=0", "query.page"],
       ["category_id=abc", "query.category_id"],
       [`q=${"x".repeat(201)}`, "query.q"],
+      ["cursor=not-a-cursor", "query.cursor"],
+      // A cursor of another sort: its key means nothing in this order.
+      [
+        `sort=name&cursor=${btoa(JSON.stringify(["-published_at", "2026-01-01T00:00:00.000Z", "course", 1]))}`,
+        "query.cursor",
+      ],
+      [`cursor=${btoa(JSON.stringify(["-published_at", "x", "video", 1]))}`, "query.cursor"],
+      [`cursor=${btoa(JSON.stringify(["-published_at", "x", "course", -4]))}`, "query.cursor"],
     ]) {
       const problem = expectProblem(await publicGet(`/v1/public/catalog?${query}`, t.slug), 422);
       expect(problem.errors?.map((e) => e.path)).toContain(path);
@@ -629,29 +682,54 @@ describe("the catalog's queries", () => {
       { ...base, kind: "learning_path" },
       { ...base, category_id: 1 },
       { ...base, q: "stat" },
+      { ...base, sort: "name" },
+      { ...base, sort: "-name", kind: "course" },
     ];
-    for (const query of variants) {
-      const statements = catalogStatements(1, query);
+    const cursors = [
+      undefined,
+      { key: "M", kind: "course" as const, id: 5 },
+      { key: "M", kind: "learning_path" as const, id: 5 },
+    ];
+    for (const [query, cursor] of variants.flatMap((v) => cursors.map((c) => [v, c] as const))) {
+      const statements = catalogStatements(1, query, cursor);
       const page = await plan(statements.page);
-      const where = JSON.stringify(query);
-      // No full scan of either table, and no sort of everything: each branch walks its index in order.
+      const keys = await plan(statements.keys);
+      const where = JSON.stringify({ query, cursor });
+      // No full scan of either table; the page's keys come from the indexes alone (no row read for a skipped
+      // row), in index order (no sort of everything); the page's columns by primary key, driven by the keys.
       expect(
-        page.filter((d) => /^SCAN (courses|learning_paths)\b/.test(d)),
+        page.filter((d) => /^SCAN (courses|learning_paths|c|l)\b/.test(d)),
         where,
       ).toEqual([]);
       expect(
-        page.some((d) => d.includes("USE TEMP B-TREE FOR ORDER BY")),
-        `${where}: ${page.join(" | ")}`,
+        keys.some((d) => d.includes("USE TEMP B-TREE FOR ORDER BY")),
+        `${where}: ${keys.join(" | ")}`,
       ).toBe(false);
+      if (!query.q && !query.category_id) {
+        expect(
+          keys.filter((d) => d.startsWith("SEARCH")).every((d) => d.includes("COVERING INDEX")),
+          keys.join(" | "),
+        ).toBe(true);
+      }
+      if (query.kind !== "learning_path")
+        expect(page.join(" | "), where).toContain("SEARCH c USING INTEGER PRIMARY KEY");
+      if (query.kind !== "course") expect(page.join(" | "), where).toContain("SEARCH l USING INTEGER PRIMARY KEY");
+      const byName = query.sort.endsWith("name");
       if (query.kind !== "learning_path") {
-        expect(page.join(" | "), where).toContain("courses_tenant_catalog_idx");
-        expect((await plan(statements.courseTotal)).join(" | "), where).toContain("courses_tenant_catalog_idx");
+        expect(keys.join(" | "), where).toContain(
+          byName ? "courses_tenant_catalog_name_idx" : "courses_tenant_catalog_idx",
+        );
+        expect((await plan(statements.courseTotal)).join(" | "), where).toMatch(/courses_tenant_catalog(_name)?_idx/);
       }
       if (query.kind !== "course") {
-        expect(page.join(" | "), where).toContain("learning_paths_tenant_catalog_idx");
-        expect((await plan(statements.pathTotal)).join(" | "), where).toContain("learning_paths_tenant_catalog_idx");
+        expect(keys.join(" | "), where).toContain(
+          byName ? "learning_paths_tenant_catalog_name_idx" : "learning_paths_tenant_catalog_idx",
+        );
+        expect((await plan(statements.pathTotal)).join(" | "), where).toMatch(
+          /learning_paths_tenant_catalog(_name)?_idx/,
+        );
       }
-      if (!query.kind) expect(page.join(" | "), where).toContain("MERGE (UNION ALL)");
+      if (!query.kind) expect(keys.join(" | "), where).toContain("MERGE (UNION ALL)");
       if (query.category_id) expect(page.join(" | "), where).toContain("course_categories_tenant_category_idx");
     }
   });

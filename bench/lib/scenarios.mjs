@@ -89,6 +89,39 @@ export const SCENARIOS = [
     },
   },
   {
+    name: "catalog walk by cursor",
+    kind: "read",
+    what:
+      "GET /v1/public/catalog?sort=name&per_page=20&cursor=..: each connection walks the catalog with meta.next_cursor " +
+      "from its own starting page, so each answer misses the cache and reads D1 (keyset: any depth costs what page 1 costs)",
+    requires: ["/v1/public/catalog"],
+    load: (ctx) => {
+      const pages = Math.max(1, Math.ceil(ctx.bulk.courses / 20));
+      let started = 0;
+      return {
+        requests: [
+          {
+            method: "GET",
+            headers: tenantHeader,
+            setupRequest: (req, context) => {
+              if (context.start === undefined) context.start = Math.floor(((started++ % 10) * pages) / 10) + 1;
+              const where = context.cursor ? `cursor=${context.cursor}` : `page=${context.start}`;
+              return { ...req, path: `/v1/public/catalog?sort=name&per_page=20&${where}` };
+            },
+            onResponse: (status, body, context) => {
+              if (status !== 200) return;
+              try {
+                context.cursor = JSON.parse(body).meta.next_cursor ?? undefined;
+              } catch {
+                context.cursor = undefined;
+              }
+            },
+          },
+        ],
+      };
+    },
+  },
+  {
     name: "course outline",
     kind: "read",
     hot: true,

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { PaginationMeta, Timestamp } from "../../platform/openapi";
+import { Timestamp } from "../../platform/openapi";
 import { MODULE_TYPES } from "../content-modules/tables";
 import { DRIP_RULES, DURATION_RULES } from "../courses/tables";
 import { RatingSummary } from "../ratings/schemas";
@@ -26,6 +26,11 @@ export const CatalogQuery = z.object({
     .optional()
     .openapi({ description: "Only items in this category" }),
   q: z.string().max(200).optional().openapi({ description: "Case-insensitive search in the name" }),
+  cursor: z.string().min(1).max(2048).optional().openapi({
+    description:
+      "`meta.next_cursor` of the previous page (same `sort` and filters): the page right after it, as fast at any depth. `page` is ignored when a cursor is given. Use it to walk a large catalog; page numbers deep into a large catalog get slower as the number grows.",
+    example: "WyJuYW1lIiwiSW50cm8iLCJjb3Vyc2UiLDEyXQ",
+  }),
 });
 
 const PublicRating = z
@@ -58,7 +63,23 @@ export const CatalogItem = z
   })
   .openapi("CatalogItem");
 
-export const CatalogPage = z.object({ data: z.array(CatalogItem), meta: PaginationMeta }).openapi("CatalogPage");
+export const CatalogPageMeta = z
+  .object({
+    page: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "The page number asked for; null when a `cursor` was given" }),
+    per_page: z.number().int(),
+    total: z.number().int().openapi({ description: "Items matching the filters, over all pages" }),
+    last_page: z.number().int(),
+    next_cursor: z.string().nullable().openapi({
+      description: "Send it as `cursor` (same `sort` and filters) for the next page; null on the last page",
+    }),
+  })
+  .openapi("CatalogPageMeta");
+
+export const CatalogPage = z.object({ data: z.array(CatalogItem), meta: CatalogPageMeta }).openapi("CatalogPage");
 
 export const SlugParam = z.object({
   slug: z

@@ -13,7 +13,7 @@ import { and, asc, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect, type SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { LearnerPrincipal, TenantContext } from "../../platform/auth";
 import { ApiError } from "../../platform/errors";
-import { contains, type Page } from "../../platform/pagination";
+import { contains } from "../../platform/pagination";
 import { categories } from "../categories/tables";
 import { courseOutline, type OutlineData } from "../courses/curriculum.service";
 import { courseCategories, courseInstructors, courses } from "../courses/tables";
@@ -22,7 +22,7 @@ import { learningPaths } from "../learning-paths/tables";
 import { ratingAverage, ratingDistribution } from "../ratings/service";
 import { tenants } from "../tenants/tables";
 import { users } from "../users/tables";
-import type { CATALOG_KINDS, CATALOG_SORTS } from "./schemas";
+import { CATALOG_KINDS, type CATALOG_SORTS } from "./schemas";
 
 type CourseRow = typeof courses.$inferSelect;
 
@@ -144,6 +144,7 @@ export interface CatalogQuery {
   kind?: (typeof CATALOG_KINDS)[number];
   category_id?: number;
   q?: string;
+  cursor?: string;
 }
 
 /** The query in one canonical form (defaults applied, fixed order): part of the ETag and the cache key. */
@@ -153,8 +154,9 @@ export function normalizedCatalogQuery(query: CatalogQuery): string {
     category_id: String(query.category_id ?? ""),
     q: query.q ?? "",
     sort: query.sort,
-    page: String(query.page),
+    page: query.cursor === undefined ? String(query.page) : "",
     per_page: String(query.per_page),
+    cursor: query.cursor ?? "",
   });
   return `catalog?${params.toString()}`;
 }
@@ -222,12 +224,6 @@ function pathConditions(tenantId: number, query: CatalogQuery): SQL {
   );
 }
 
-/** Steps of a path whose course is published and not deleted: what a path shows and counts. */
-function publishedStepCount(tenantId: number): SQL {
-  return sql`(SELECT count(*) FROM learning_path_steps s JOIN courses c ON c.id = s.course_id AND c.tenant_id = ${tenantId}
-    WHERE s.tenant_id = ${tenantId} AND s.path_id = ${learningPaths.id} AND c.status = 'published' AND c.deleted_at IS NULL)`;
-}
-
 /**
  * ORDER BY of the merged list. Ties break on id then kind (a course and a path may share an id), which keeps
  * pages stable and lets SQLite merge the two index-ordered branches (MERGE (UNION ALL), no sort of the whole set).
@@ -238,6 +234,84 @@ const ORDER: Record<CatalogQuery["sort"], SQL> = {
   name: sql`ORDER BY name ASC, kind ASC, id ASC`,
   "-name": sql`ORDER BY name DESC, kind DESC, id DESC`,
 };
+
+/** The column a sort orders by (the key a page's keys carry and a cursor holds). */
+const SORT_KEY: Record<CatalogQuery["sort"], "published_at" | "name"> = {
+  "-published_at": "published_at",
+  published_at: "published_at",
+  name: "name",
+  "-name": "name",
+};
+
+/** Where a keyset page starts: just after this item of the previous page, in the query's order. */
+export interface CatalogCursor {
+  key: string;
+  kind: (typeof CATALOG_KINDS)[number];
+  id: number;
+}
+
+/** `meta.next_cursor`: the sort and the last item's key, kind and id, opaque to clients (base64url of JSON). */
+export function encodeCatalogCursor(sort: CatalogQuery["sort"], cursor: CatalogCursor): string {
+  const json = JSON.stringify([sort, cursor.key, cursor.kind, cursor.id]);
+  return btoa(String.fromCharCode(...new TextEncoder().encode(json)))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
+}
+
+/** A cursor made by `encodeCatalogCursor` for the same sort, else a 422 naming `cursor`. */
+export function decodeCatalogCursor(sort: CatalogQuery["sort"], raw: string): CatalogCursor {
+  const invalid = ApiError.validation([
+    { path: "query.cursor", message: "Use the `meta.next_cursor` of a previous page with the same `sort`." },
+  ]);
+  let parsed: unknown;
+  try {
+    const binary = atob(raw.replaceAll("-", "+").replaceAll("_", "/"));
+    parsed = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0))));
+  } catch {
+    throw invalid;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 4) throw invalid;
+  const [cursorSort, key, kind, id] = parsed as unknown[];
+  if (
+    cursorSort !== sort ||
+    typeof key !== "string" ||
+    key.length > 1024 ||
+    !CATALOG_KINDS.includes(kind as CatalogCursor["kind"]) ||
+    !Number.isSafeInteger(id) ||
+    (id as number) < 1
+  ) {
+    throw invalid;
+  }
+  return { key, kind: kind as CatalogCursor["kind"], id: id as number };
+}
+
+/**
+ * The rows of one branch (`branch` is its kind) that come after the cursor in the query's order, as a range on
+ * the branch's catalog index: `(key, id)` row values, `>=`/`<=` on the key alone for the other kind at the same
+ * key when it sorts after the cursor's kind. Name sorts break ties by kind then id; date sorts by id then kind.
+ */
+function afterCursor(
+  branch: CatalogCursor["kind"],
+  sort: CatalogQuery["sort"],
+  cursor: CatalogCursor,
+  key: SQL,
+  id: SQL,
+): SQL {
+  const descending = sort.startsWith("-");
+  const op = sql.raw(descending ? "<" : ">");
+  const opOrEqual = sql.raw(descending ? "<=" : ">=");
+  if (branch === cursor.kind) return sql`(${key}, ${id}) ${op} (${cursor.key}, ${cursor.id})`;
+  if (SORT_KEY[sort] === "name") {
+    // Kind follows the name's direction: at an equal name, a later kind comes after any id of the cursor's kind.
+    const branchLater = descending ? branch < cursor.kind : branch > cursor.kind;
+    return branchLater ? sql`${key} ${opOrEqual} ${cursor.key}` : sql`${key} ${op} ${cursor.key}`;
+  }
+  // Dates: id breaks ties before kind (always ascending), so an equal (date, id) of a later kind comes after.
+  return branch > cursor.kind
+    ? sql`(${key}, ${id}) ${opOrEqual} (${cursor.key}, ${cursor.id})`
+    : sql`(${key}, ${id}) ${op} (${cursor.key}, ${cursor.id})`;
+}
 
 function toCatalogItem(row: CatalogRow) {
   const categoryIds = row.category_ids ? (JSON.parse(row.category_ids) as number[]) : [];
@@ -260,23 +334,44 @@ function toCatalogItem(row: CatalogRow) {
 
 export type CatalogItem = ReturnType<typeof toCatalogItem>;
 
-/** The three SELECTs of a catalog page (exported for the query-plan test). */
-export function catalogStatements(t: number, query: CatalogQuery) {
-  const courseBranch = sql`SELECT 'course' AS kind, id, slug, name, subtitle AS summary, picture_url, published_at,
-    (SELECT json_group_array(category_id) FROM course_categories WHERE tenant_id = ${t} AND course_id = ${courses.id}) AS category_ids,
-    ratings_enabled, rating_count, rating_sum, NULL AS course_count
-    FROM ${courses} WHERE ${courseConditions(t, query)}`;
-  const pathBranch = sql`SELECT 'learning_path' AS kind, id, slug, name, substr(description, 1, 300) AS summary, picture_url, published_at,
-    (SELECT json_group_array(category_id) FROM learning_path_categories WHERE tenant_id = ${t} AND path_id = ${learningPaths.id}) AS category_ids,
-    NULL AS ratings_enabled, NULL AS rating_count, NULL AS rating_sum, ${publishedStepCount(t)} AS course_count
-    FROM ${learningPaths} WHERE ${pathConditions(t, query)}`;
+/**
+ * The three SELECTs of a catalog page (exported for the query-plan test).
+ *
+ * The page is a deferred join: first the keys of the page (kind, id and the sort column) from the catalog
+ * indexes alone, which cover them, so rows skipped by OFFSET cost one index entry each and none of their
+ * columns or category subqueries; then the columns of those few rows by primary key. With a cursor the keys
+ * start right after it (an index range), so any depth costs what page 1 costs.
+ */
+export function catalogStatements(t: number, query: CatalogQuery, cursor?: CatalogCursor) {
+  const sortKey = sql.raw(SORT_KEY[query.sort]);
+  const courseAfter = cursor ? [afterCursor("course", query.sort, cursor, sql`${sortKey}`, sql`id`)] : [];
+  const pathAfter = cursor ? [afterCursor("learning_path", query.sort, cursor, sql`${sortKey}`, sql`id`)] : [];
+  const courseKeys = sql`SELECT 'course' AS kind, id, ${sortKey} FROM ${courses} WHERE ${sql.join([courseConditions(t, query), ...courseAfter], sql` AND `)}`;
+  const pathKeys = sql`SELECT 'learning_path' AS kind, id, ${sortKey} FROM ${learningPaths} WHERE ${sql.join([pathConditions(t, query), ...pathAfter], sql` AND `)}`;
   const wantCourses = query.kind !== "learning_path";
   const wantPaths = query.kind !== "course";
-  const union =
-    wantCourses && wantPaths ? sql`${courseBranch} UNION ALL ${pathBranch}` : wantCourses ? courseBranch : pathBranch;
-  const offset = (query.page - 1) * query.per_page;
+  const keys =
+    wantCourses && wantPaths ? sql`${courseKeys} UNION ALL ${pathKeys}` : wantCourses ? courseKeys : pathKeys;
+  const offset = cursor ? 0 : (query.page - 1) * query.per_page;
+  const courseRows = sql`SELECT 'course' AS kind, c.id AS id, c.slug AS slug, c.name AS name, c.subtitle AS summary,
+    c.picture_url AS picture_url, c.published_at AS published_at,
+    (SELECT json_group_array(category_id) FROM course_categories WHERE tenant_id = ${t} AND course_id = c.id) AS category_ids,
+    c.ratings_enabled AS ratings_enabled, c.rating_count AS rating_count, c.rating_sum AS rating_sum, NULL AS course_count
+    FROM page_keys CROSS JOIN ${courses} c ON c.id = page_keys.id AND c.tenant_id = ${t} WHERE page_keys.kind = 'course'`;
+  const pathRows = sql`SELECT 'learning_path' AS kind, l.id AS id, l.slug AS slug, l.name AS name, substr(l.description, 1, 300) AS summary,
+    l.picture_url AS picture_url, l.published_at AS published_at,
+    (SELECT json_group_array(category_id) FROM learning_path_categories WHERE tenant_id = ${t} AND path_id = l.id) AS category_ids,
+    NULL AS ratings_enabled, NULL AS rating_count, NULL AS rating_sum,
+    (SELECT count(*) FROM learning_path_steps s JOIN courses sc ON sc.id = s.course_id AND sc.tenant_id = ${t}
+      WHERE s.tenant_id = ${t} AND s.path_id = l.id AND sc.status = 'published' AND sc.deleted_at IS NULL) AS course_count
+    FROM page_keys CROSS JOIN ${learningPaths} l ON l.id = page_keys.id AND l.tenant_id = ${t} WHERE page_keys.kind = 'learning_path'`;
+  const rows =
+    wantCourses && wantPaths ? sql`${courseRows} UNION ALL ${pathRows}` : wantCourses ? courseRows : pathRows;
+  const pageKeys = sql`${keys} ${ORDER[query.sort]} LIMIT ${query.per_page + 1} OFFSET ${offset}`;
+  // CROSS JOIN keeps page_keys (at most per_page + 1 rows) the outer loop: each row found by primary key.
   return {
-    page: sql`${union} ${ORDER[query.sort]} LIMIT ${query.per_page} OFFSET ${offset}`,
+    keys: pageKeys,
+    page: sql`WITH page_keys AS MATERIALIZED (${pageKeys}) ${rows} ${ORDER[query.sort]}`,
     courseTotal: wantCourses
       ? sql`SELECT count(*) AS n FROM ${courses} WHERE ${courseConditions(t, query)}`
       : sql`SELECT 0 AS n`,
@@ -307,17 +402,18 @@ export async function catalogPage(
   ctx: TenantContext,
   query: CatalogQuery,
   catalogVersion?: number,
-): Promise<Page<CatalogItem>> {
-  const statements = catalogStatements(ctx.tenantId, query);
+): Promise<CatalogPageResult> {
+  const cursor = query.cursor === undefined ? undefined : decodeCatalogCursor(query.sort, query.cursor);
+  const statements = catalogStatements(ctx.tenantId, query, cursor);
   const totalSlot =
     catalogVersion === undefined
       ? undefined
       : cacheSlot(ctx.tenantId, [catalogVersion], normalizedCatalogFilters(query));
   const cachedTotal = totalSlot ? Number(await cachedBody(totalSlot.key)) : Number.NaN;
-  let rows: unknown[];
+  let rows: CatalogRow[];
   let total: number;
   if (Number.isInteger(cachedTotal) && cachedTotal >= 0) {
-    [rows] = await rawBatch(ctx, [statements.page]);
+    [rows] = (await rawBatch(ctx, [statements.page])) as [CatalogRow[]];
     total = cachedTotal;
   } else {
     const [page, courseTotal, pathTotal] = await rawBatch(ctx, [
@@ -325,19 +421,32 @@ export async function catalogPage(
       statements.courseTotal,
       statements.pathTotal,
     ]);
-    rows = page;
+    rows = page as CatalogRow[];
     total = ((courseTotal as { n: number }[])[0]?.n ?? 0) + ((pathTotal as { n: number }[])[0]?.n ?? 0);
     if (totalSlot) ctx.defer(storeBody(totalSlot.key, String(total)));
   }
+  // One row more than the page was read: it says whether a next page exists.
+  const pageRows = rows.slice(0, query.per_page);
+  const last = pageRows[pageRows.length - 1];
+  const key = SORT_KEY[query.sort];
   return {
-    data: (rows as CatalogRow[]).map(toCatalogItem),
+    data: pageRows.map(toCatalogItem),
     meta: {
-      page: query.page,
+      page: cursor ? null : query.page,
       per_page: query.per_page,
       total,
       last_page: Math.max(1, Math.ceil(total / query.per_page)),
+      next_cursor:
+        rows.length > query.per_page && last
+          ? encodeCatalogCursor(query.sort, { key: String(last[key] ?? ""), kind: last.kind, id: last.id })
+          : null,
     },
   };
+}
+
+export interface CatalogPageResult {
+  data: CatalogItem[];
+  meta: { page: number | null; per_page: number; total: number; last_page: number; next_cursor: string | null };
 }
 
 // ---- one course ------------------------------------------------------------------------------------------------

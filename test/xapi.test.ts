@@ -588,7 +588,8 @@ describe("statements: queries", () => {
     const ids_ = await get({ statementId: id, format: "ids" });
     expect(ids_.body.actor.name).toBeUndefined();
     expect(ids_.body.verb).toEqual({ id: completed });
-    expect(ids_.body.object).toEqual({ objectType: "Activity", id: multi.object.id });
+    // ids: an Activity is its id alone (the ADL suite counts one key).
+    expect(ids_.body.object).toEqual({ id: multi.object.id });
     const canonical = await get({ statementId: id, format: "canonical" }, cred.basic, {
       "accept-language": "fr-FR, en;q=0.5",
     });
@@ -869,12 +870,21 @@ describe("documents", () => {
 
   it("Agent Profile: PUT / GET / list / delete with concurrency", async () => {
     const path = (extra: Record<string, unknown> = {}) => `/xapi/agents/profile?${q({ agent, ...extra })}`;
+    // A new profile needs If-None-Match: * (ADL conformance: 400 without either precondition header).
+    expect400(
+      await xapi("PUT", path({ profileId: "prefs" }), {
+        auth: cred.basic,
+        raw: "text profile",
+        contentType: "text/plain",
+      }),
+    );
     expect(
       (
         await xapi("PUT", path({ profileId: "prefs" }), {
           auth: cred.basic,
           raw: "text profile",
           contentType: "text/plain",
+          headers: { "if-none-match": "*" },
         })
       ).status,
     ).toBe(204);
@@ -964,5 +974,95 @@ describe("events", () => {
       .bind(tenant.id)
       .first<{ data: string }>();
     expect(JSON.parse(row?.data ?? "{}")).toMatchObject({ count: 2, statement_ids: res.body });
+  });
+});
+
+describe("ADL conformance suite regressions", () => {
+  it("answers a method a resource does not have with 405, before authentication", async () => {
+    const res = await xapi("DELETE", `/xapi/statements?${q({ statementId: crypto.randomUUID() })}`, {
+      version: "1.0.1",
+    });
+    expect(res.status, res.text).toBe(405);
+    expect(res.headers.get("allow")).toContain("GET");
+    for (const [method, path] of [
+      ["POST", "/xapi/activities"],
+      ["PUT", "/xapi/activities"],
+      ["DELETE", "/xapi/agents"],
+      ["PUT", "/xapi/agents"],
+    ])
+      expect((await xapi(method, `${path}?activityId=x`, { auth: cred.basic })).status).toBe(405);
+  });
+
+  it("GET /xapi/statements answers X-Experience-API-Consistent-Through on a 400 too", async () => {
+    const res = await get({ LIMIT: 1 });
+    expect400(res);
+    expect(Date.parse(res.headers.get("x-experience-api-consistent-through") ?? "")).not.toBeNaN();
+  });
+
+  it("returns a single context activity as an array, and accepts the same statement again", async () => {
+    const category = { id: `http://example.com/cat/${unique("c")}`, definition: { name: { "en-US": "c" } } };
+    const s = statement({ id: crypto.randomUUID(), context: { contextActivities: { category } } });
+    expect((await post(s)).status).toBe(200);
+    const got = await get({ statementId: s.id });
+    expect(got.body.context.contextActivities.category).toEqual([category]);
+    expect((await post(s)).status).toBe(200); // the identical statement again is not a conflict
+    const sub = statement({
+      object: {
+        objectType: "SubStatement",
+        actor: { mbox: "mailto:sub@example.com" },
+        verb: { id: "http://adlnet.gov/expapi/verbs/reported" },
+        object: { id: "http://example.com/a" },
+        context: { contextActivities: { parent: { id: "http://example.com/p" } } },
+      },
+    });
+    const [subId] = (await post(sub)).body;
+    expect((await get({ statementId: subId })).body.object.context.contextActivities.parent).toEqual([
+      { id: "http://example.com/p" },
+    ]);
+  });
+
+  it("/xapi/about lists only 1.0.x versions to a 1.0.x client, 2.0.0 too to a 2.0 client", async () => {
+    expect((await xapi("GET", "/xapi/about")).body.version).toEqual(["1.0.0", "1.0.1", "1.0.2", "1.0.3"]);
+    expect((await xapi("GET", "/xapi/about", { version: "2.0.0" })).body.version).toContain("2.0.0");
+    expect((await xapi("GET", "/xapi/about", { version: null })).body.version).toContain("2.0.0");
+  });
+
+  it("documents: POST of a new non-JSON document stores it; a profile PUT needs a precondition header", async () => {
+    const activityId = `http://example.com/act/${unique("doc")}`;
+    const path = (profileId: string) => `/xapi/activities/profile?${q({ activityId, profileId })}`;
+    const created = await xapi("POST", path("p1"), {
+      auth: cred.basic,
+      raw: "1",
+      contentType: "application/x-www-form-urlencoded",
+    });
+    expect(created.status, created.text).toBe(204);
+    expect((await xapi("GET", path("p1"), { auth: cred.basic })).text).toBe("1");
+    // merging into it (not JSON) is refused, and so is JSON that does not parse
+    expect400(await xapi("POST", path("p1"), { auth: cred.basic, json: { a: 1 } }));
+    expect400(await xapi("POST", path("p2"), { auth: cred.basic, raw: "{", contentType: "application/json" }));
+    expect400(await xapi("PUT", path("p3"), { auth: cred.basic, json: { a: 1 } }));
+    const put = await xapi("PUT", path("p3"), { auth: cred.basic, json: { a: 1 }, headers: { "if-none-match": "*" } });
+    expect(put.status).toBe(204);
+  });
+
+  it("the alternate syntax takes headers sent as real headers; a non-form body is a 400", async () => {
+    const id = crypto.randomUUID();
+    const res = await xapi("POST", "/xapi/statements?method=PUT", {
+      auth: cred.basic,
+      raw: new URLSearchParams({ statementId: id, content: JSON.stringify(statement()) }).toString(),
+      contentType: "application/x-www-form-urlencoded",
+    });
+    expect(res.status, res.text).toBe(204);
+    expect((await get({ statementId: id })).status).toBe(200);
+    expect400(await xapi("POST", "/xapi/statements?method=PUT", { auth: cred.basic }));
+  });
+
+  it("merges language maps of one activity named in two languages within one batch", async () => {
+    const id = `http://example.com/act/${unique("lang")}`;
+    const a = statement({ object: { id, definition: { name: { "en-US": "meeting" } } } });
+    const b = statement({ object: { id, definition: { name: { "fr-FR": "réunion" } } } });
+    expect((await post([a, b])).status).toBe(200);
+    const activity = await xapi("GET", `/xapi/activities?${q({ activityId: id })}`, { auth: cred.basic });
+    expect(activity.body.definition.name).toEqual({ "en-US": "meeting", "fr-FR": "réunion" });
   });
 });

@@ -133,10 +133,14 @@ function checkPreconditions(kind: DocumentKind, existing: Document | undefined, 
         title: "Precondition failed",
       });
   }
-  if (method === "PUT" && kind !== "state" && existing && pre.ifMatch === undefined && pre.ifNoneMatch === undefined) {
-    throw new ApiError(409, "This document exists: send If-Match with its ETag (or If-None-Match: *) to change it.", {
-      slug: "precondition-required",
-    });
+  if (method === "PUT" && kind !== "state" && pre.ifMatch === undefined && pre.ifNoneMatch === undefined) {
+    // Profiles are written with optimistic concurrency (Communication 3.1): an existing one needs If-Match (409),
+    // a new one If-None-Match: * (400 without either header, as the ADL conformance suite requires).
+    if (existing)
+      throw new ApiError(409, "This document exists: send If-Match with its ETag (or If-None-Match: *) to change it.", {
+        slug: "precondition-required",
+      });
+    throw ApiError.badRequest("PUT of a profile needs If-None-Match: * (new document) or If-Match with its ETag.");
   }
 }
 
@@ -158,10 +162,18 @@ export async function writeDocument(
   checkPreconditions(key.kind, existing, pre, method);
   let bytes = body;
   let type = contentType || "application/octet-stream";
-  if (method === "POST") {
+  if (method === "POST" && /^application\/json\b/i.test(type)) {
+    try {
+      JSON.parse(new TextDecoder().decode(body));
+    } catch {
+      throw ApiError.badRequest("The document is labelled application/json but is not valid JSON.");
+    }
+  }
+  // POST without a stored document stores it as PUT would (Communication 2.2); with one, it merges JSON objects.
+  if (method === "POST" && existing) {
     const incoming = parseJsonObject(body, type);
     if (!incoming) throw ApiError.badRequest("POST merges JSON objects: send an `application/json` object.");
-    if (existing) {
+    {
       const current = parseJsonObject(documentBytes(existing), existing.contentType);
       if (!current) throw ApiError.badRequest("The stored document is not a JSON object; replace it with PUT.");
       bytes = new TextEncoder().encode(JSON.stringify({ ...current, ...incoming }));

@@ -72,6 +72,14 @@ export const xapiVersion: MiddlewareHandler<AppEnv> = async (c, next) => {
     c.header("X-Experience-API-Version", answer);
     c.res?.headers.set("X-Experience-API-Version", answer);
     c.res?.headers.set("Cache-Control", "no-store");
+    // GET /xapi/statements answers X-Experience-API-Consistent-Through whatever its status (Communication 2.1.3).
+    if (
+      c.req.method === "GET" &&
+      c.req.path.replace(/\/+$/, "") === "/xapi/statements" &&
+      c.res &&
+      !c.res.headers.has("X-Experience-API-Consistent-Through")
+    )
+      c.res.headers.set("X-Experience-API-Consistent-Through", new Date().toISOString());
   }
 };
 

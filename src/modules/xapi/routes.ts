@@ -78,9 +78,14 @@ xapiRouter.use("/xapi/*", async (c, next) => {
   if (!["GET", "PUT", "POST", "DELETE", "HEAD"].includes(method.toUpperCase()))
     return refuse(ApiError.badRequest(`method=${method} is not an HTTP method of the LRS.`));
   if (!/^application\/x-www-form-urlencoded\b/i.test(c.req.header("content-type") ?? ""))
-    return refuse(new ApiError(415, "The alternate request syntax needs a form-encoded body."));
+    return refuse(ApiError.badRequest("The alternate request syntax needs a form-encoded body."));
   const form = new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer()));
+  // Headers the client did send stay (Authorization, version, preconditions); form fields override them.
   const headers = new Headers();
+  for (const name of ["authorization", "x-experience-api-version", "if-match", "if-none-match"]) {
+    const value = c.req.header(name);
+    if (value !== undefined) headers.set(name, value);
+  }
   const target = new URL(url.pathname, url.origin);
   let content: string | undefined;
   for (const [name, value] of form) {
@@ -90,12 +95,37 @@ xapiRouter.use("/xapi/*", async (c, next) => {
   }
   headers.delete("content-length");
   const upper = method.toUpperCase();
+  if (content !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
   const forwarded = new Request(target, {
     method: upper,
     headers,
     body: upper === "GET" || upper === "HEAD" || upper === "DELETE" ? undefined : (content ?? ""),
   });
   return xapiRouter.fetch(forwarded, c.env, c.executionCtx);
+});
+
+/** The methods each LRS resource answers; any other is a 405 before authentication (Communication 3.2). */
+const RESOURCE_METHODS: Record<string, string[]> = {
+  "/xapi/about": ["GET", "HEAD"],
+  "/xapi/statements": ["GET", "HEAD", "PUT", "POST"],
+  "/xapi/activities/state": ["GET", "HEAD", "PUT", "POST", "DELETE"],
+  "/xapi/activities/profile": ["GET", "HEAD", "PUT", "POST", "DELETE"],
+  "/xapi/agents/profile": ["GET", "HEAD", "PUT", "POST", "DELETE"],
+  "/xapi/activities": ["GET", "HEAD"],
+  "/xapi/agents": ["GET", "HEAD"],
+};
+
+xapiRouter.use("/xapi/*", async (c, next) => {
+  const allowed = RESOURCE_METHODS[c.req.path.replace(/\/+$/, "")];
+  if (!allowed || c.req.method === "OPTIONS" || allowed.includes(c.req.method)) return next();
+  const res = problemResponse(
+    c,
+    new ApiError(405, `${c.req.method} is not a method of ${c.req.path}.`, {
+      headers: { Allow: allowed.join(", ") },
+    }),
+  );
+  res.headers.set("X-Experience-API-Version", XAPI_VERSION);
+  return res;
 });
 
 xapiRouter.use("/xapi/*", xapiVersion, async (c, next) => {
@@ -156,9 +186,13 @@ async function readStatementsBody(c: Context<AppEnv>): Promise<{ statements: unk
 // ---------------------------------------------------------------------------------------------------------
 // About
 
-xapiRouter.get("/xapi/about", (c) =>
-  c.json({ version: SUPPORTED_VERSIONS, extensions: { "https://lectern.dev/xapi/lrs": { name: "Lectern LRS" } } }),
-);
+// A 1.0.x client is told only the 1.0.x versions (its spec allows no others in `version`); a 2.0 client or one
+// that names no version learns 2.0.0 too.
+xapiRouter.get("/xapi/about", (c) => {
+  const asked = c.req.header("x-experience-api-version")?.trim();
+  const version = asked?.startsWith("1.") ? SUPPORTED_VERSIONS.filter((v) => v.startsWith("1.")) : SUPPORTED_VERSIONS;
+  return c.json({ version, extensions: { "https://lectern.dev/xapi/lrs": { name: "Lectern LRS" } } });
+});
 
 // ---------------------------------------------------------------------------------------------------------
 // Statements

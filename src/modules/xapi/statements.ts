@@ -5,6 +5,7 @@ import { batchableRaw } from "../../platform/db";
 import { ApiError, type FieldError } from "../../platform/errors";
 import { outboxInsert } from "../../platform/events";
 import { nowIso } from "../../platform/time";
+import { cmi5StatementRules } from "../packages/cmi5-rules";
 import { CMI5_LMS_VERBS } from "./launch-credentials";
 import { assertLaunchScope, type LrsContext } from "./lrs";
 import {
@@ -77,7 +78,12 @@ function activitiesOf(statement: Json, out: Map<string, Json>) {
     if (!isJson(a) || typeof a.id !== "string") return;
     const definition = isJson(a.definition) ? a.definition : {};
     const seen = out.get(a.id);
-    out.set(a.id, seen ? { ...seen, ...definition } : definition);
+    if (!seen) return out.set(a.id, definition);
+    // Language maps merge (two statements naming an activity in two languages keep both), as json_patch does.
+    const merged: Json = { ...seen, ...definition };
+    for (const k of ["name", "description"])
+      if (isJson(seen[k]) && isJson(definition[k])) merged[k] = { ...seen[k], ...definition[k] };
+    out.set(a.id, merged);
   };
   const object = statement.object as Json;
   const type = object.objectType ?? "Activity";
@@ -154,6 +160,7 @@ export async function storeStatements(
   const errors = list.flatMap((s, i) => validateStatement(s, Array.isArray(input) ? String(i) : "", v2));
   if (errors.length > 0) throw bad("The statement does not conform to xAPI; see `errors`.", errors);
   const statements = list as Json[];
+  for (const s of statements) normalizeContextActivities(s);
   if (ctx.scope) {
     // A launch credential writes only its learner's statements, in its registration.
     for (const s of statements) {
@@ -350,8 +357,23 @@ export async function storeStatements(
       credential_id: ctx.credentialId,
     }) as unknown as ReturnType<typeof batchableRaw>,
   );
+  // cmi5: an AU's statements follow the LMS's rules (403 otherwise); its session state changes in this batch.
+  if (ctx.scope?.cmi5) batch.push(...((await cmi5StatementRules(ctx, fresh)) as ReturnType<typeof batchableRaw>[]));
   await ctx.db.batch(batch as [ReturnType<typeof batchableRaw>, ...ReturnType<typeof batchableRaw>[]]);
   return { ids: statements.map((s) => s.id as string), created: n, fresh };
+}
+
+/**
+ * A single context Activity (allowed for 0.95 compatibility) becomes a one-element array, in the statement and its
+ * SubStatement, so every statement is stored and returned with arrays (xAPI 1.0.3 Data 2.4.6.2).
+ */
+function normalizeContextActivities(s: Json) {
+  const context = s.context;
+  if (isJson(context) && isJson(context.contextActivities)) {
+    const activities = context.contextActivities;
+    for (const [k, v] of Object.entries(activities)) if (!Array.isArray(v)) activities[k] = [v];
+  }
+  if (isJson(s.object) && s.object.objectType === "SubStatement") normalizeContextActivities(s.object);
 }
 
 /**
@@ -498,7 +520,7 @@ function idsFormat(s: Json): Json {
   const out: Json = { ...s, actor: idsActor(s.actor), verb: { id: (s.verb as Json).id } };
   const object = s.object as Json;
   const type = object.objectType ?? "Activity";
-  if (type === "Activity") out.object = { objectType: "Activity", id: object.id };
+  if (type === "Activity") out.object = { id: object.id };
   else if (type === "Agent" || type === "Group") out.object = idsActor(object);
   else if (type === "SubStatement") out.object = { ...idsFormat(object), objectType: "SubStatement" };
   if (s.authority) out.authority = idsActor(s.authority);
@@ -510,7 +532,7 @@ function idsFormat(s: Json): Json {
       ctx.contextActivities = Object.fromEntries(
         Object.entries(ctx.contextActivities).map(([k, list]) => [
           k,
-          (Array.isArray(list) ? list : [list]).map((a) => ({ objectType: "Activity", id: (a as Json).id })),
+          (Array.isArray(list) ? list : [list]).map((a) => ({ id: (a as Json).id })),
         ]),
       );
     }

@@ -38,6 +38,25 @@ const INTERACTION_TYPES = new Set([
 ]);
 const COMPONENT_LISTS = ["choices", "scale", "source", "target", "steps"] as const;
 
+/** RFC 5646 well-formedness: the grammar, plus no repeated extension singleton or variant (section 2.2.5/2.2.6). */
+export function isLanguageTag(tag: string): boolean {
+  if (!LANGUAGE_TAG.test(tag)) return false;
+  const subtags = tag.toLowerCase().split("-");
+  if (subtags[0] === "x" || subtags[0] === "i") return true;
+  const seen = new Set<string>();
+  let inExtension = false;
+  for (const sub of subtags.slice(1)) {
+    if (sub === "x") break;
+    if (sub.length === 1) inExtension = true;
+    const variant = !inExtension && /^(?:[a-z\d]{5,8}|\d[a-z\d]{3})$/.test(sub);
+    if (sub.length === 1 || variant) {
+      if (seen.has(sub)) return false;
+      seen.add(sub);
+    }
+  }
+  return true;
+}
+
 export function isUuid(value: unknown): value is string {
   return typeof value === "string" && UUID.test(value);
 }
@@ -102,7 +121,7 @@ class Checker {
   languageMap(value: unknown, path: string) {
     if (!this.object(value, path)) return;
     for (const [tag, text] of Object.entries(value)) {
-      if (!LANGUAGE_TAG.test(tag)) this.fail(join(path, tag), "Is not an RFC 5646 language tag.");
+      if (!isLanguageTag(tag)) this.fail(join(path, tag), "Is not an RFC 5646 language tag.");
       if (typeof text !== "string") this.fail(join(path, tag), "Must be a string.");
     }
   }
@@ -357,7 +376,7 @@ class Checker {
       this.string(value[key], join(path, key));
       if (!isActivity) this.fail(join(path, key), `\`${key}\` is only allowed when the object is an Activity.`);
     }
-    if (value.language !== undefined && (typeof value.language !== "string" || !LANGUAGE_TAG.test(value.language)))
+    if (value.language !== undefined && (typeof value.language !== "string" || !isLanguageTag(value.language)))
       this.fail(join(path, "language"), "Must be an RFC 5646 language tag.");
     if (value.statement !== undefined) {
       const p = join(path, "statement");

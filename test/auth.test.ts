@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { decodeJwt, SignJWT } from "jose";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { api, type CallOptions, expectProblem, expectStatus } from "./helpers/api";
 import {
   createLearner,
@@ -403,6 +403,8 @@ describe("learner sign-in, sessions and /v1/learner/me", () => {
   it("answers 403 for a suspended learner's sign-in and ends their sessions", async () => {
     const tenant = await createTenant();
     const learner = await learnerSession(tenant);
+    // A request first, so the session sits in this instance's memo: the suspension must still apply at once.
+    expectStatus(await learnerMe(learner.token), 200);
     const suspend = await api("PATCH", `/v1/admin/learners/${learner.id}`, {
       token: tenant.key,
       body: { status: "suspended" },
@@ -456,6 +458,36 @@ describe("learner sign-in, sessions and /v1/learner/me", () => {
     expectProblem(await authPost("/v1/learner/auth/refresh", { body: { refresh_token: learner.refreshToken } }), 401);
     expectStatus(await learnerMe(phone.access_token), 200);
     expectProblem(await authPost("/v1/learner/auth/logout"), 401);
+  });
+});
+
+describe("learner sessions remembered per instance (platform/session-memo.ts)", () => {
+  it("apply a revocation made elsewhere within 5 s, and a suspension of the academy at once", async () => {
+    const tenant = await createTenant();
+    const learner = await learnerSession(tenant);
+    expectStatus(await learnerMe(learner.token), 200);
+    // Revoked by another instance (straight in D1, so this instance's memo is not told).
+    await env.DB.prepare("UPDATE sessions SET revoked_at = ? WHERE tenant_id = ? AND user_id = ?")
+      .bind(new Date().toISOString(), tenant.id, learner.id)
+      .run();
+    expectStatus(await learnerMe(learner.token), 200); // still remembered: at most 5 s
+    vi.useFakeTimers({ now: Date.now() + 5_100, toFake: ["Date"] });
+    try {
+      expectProblem(await learnerMe(learner.token), 401);
+    } finally {
+      vi.useRealTimers();
+    }
+    // A suspension of the academy through the platform API forgets its sessions here at once.
+    const other = await learnerSession(tenant);
+    expectStatus(await learnerMe(other.token), 200);
+    expectStatus(
+      await api("PATCH", `/v1/platform/tenants/${tenant.id}`, {
+        token: env.PLATFORM_ADMIN_TOKEN,
+        body: { status: "suspended" },
+      }),
+      200,
+    );
+    expectProblem(await learnerMe(other.token), 403);
   });
 });
 

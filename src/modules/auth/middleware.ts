@@ -7,6 +7,7 @@ import { ApiError } from "../../platform/errors";
 import { type AccessClaims, verifyAccessToken } from "../../platform/jwt";
 import { coversAll } from "../../platform/permissions";
 import { writesPerMinute } from "../../platform/rate-limit";
+import { rememberedSession, rememberSession } from "../../platform/session-memo";
 import { nowIso } from "../../platform/time";
 import { apiClients } from "../api-clients/tables";
 import { apiKeys } from "../api-keys/tables";
@@ -158,7 +159,10 @@ async function fromAdminJwt(c: Parameters<MiddlewareHandler<AppEnv>>[0], token: 
   };
 }
 
-/** One read: the session, its user, the user's role and the tenant. Logout and suspension apply at once. */
+/**
+ * One read: the session, its user, the user's role and the tenant. Logout and suspension apply at once for
+ * staff; a learner's session checked in the last 5 s is taken from the isolate's memo (platform/session-memo.ts).
+ */
 async function sessionPrincipal(
   c: Parameters<MiddlewareHandler<AppEnv>>[0],
   claims: AccessClaims,
@@ -166,6 +170,19 @@ async function sessionPrincipal(
 ) {
   const userMatch = /^user:(\d+)$/.exec(claims.sub);
   if (!userMatch || !claims.sid) throw ApiError.unauthorized("The access token is invalid.");
+  const userId = Number(userMatch[1]);
+  if (kind === "learner") {
+    const hit = rememberedSession(claims.sid);
+    if (hit && hit.tenantId === claims.tid && hit.userId === userId && hit.expiresAt > nowIso()) {
+      return {
+        tenantId: claims.tid,
+        userId,
+        sessionId: claims.sid,
+        permissions: [],
+        writesPerMinute: hit.writesPerMinute,
+      };
+    }
+  }
   const [row] = await c
     .get("db")
     .select({
@@ -190,11 +207,15 @@ async function sessionPrincipal(
   }
   if (row.tenantStatus !== "active") throw suspended();
   if (row.userStatus !== "active") throw ApiError.forbidden("This account is suspended.");
+  const limit = writesPerMinute(row.settings);
+  if (kind === "learner") {
+    rememberSession(claims.sid, { tenantId: claims.tid, userId, expiresAt: row.expiresAt, writesPerMinute: limit });
+  }
   return {
     tenantId: claims.tid,
-    userId: Number(userMatch[1]),
+    userId,
     sessionId: claims.sid,
     permissions: row.permissions ?? [],
-    writesPerMinute: writesPerMinute(row.settings),
+    writesPerMinute: limit,
   };
 }

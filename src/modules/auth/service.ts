@@ -5,6 +5,7 @@ import type { Db, Env } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
 import { outboxInsert } from "../../platform/events";
 import { type Audience, signAccessToken } from "../../platform/jwt";
+import { forgetSessions } from "../../platform/session-memo";
 import {
   assertNotThrottled,
   clearFailures,
@@ -32,6 +33,7 @@ export interface ClientMeta {
 }
 
 export function revokeAllSessions(db: Db, tenantId: number, userId: number) {
+  forgetSessions({ tenantId, userId });
   return db
     .update(sessions)
     .set({ revokedAt: nowIso() })
@@ -132,6 +134,7 @@ export async function logout(ctx: TenantContext, sessionId: number) {
     .update(sessions)
     .set({ revokedAt: nowIso() })
     .where(and(eq(sessions.tenantId, ctx.tenantId), eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+  forgetSessions({ tenantId: ctx.tenantId, sessionId });
 }
 
 // ---- single-use tokens: password reset and email verification ------------------------------------------------

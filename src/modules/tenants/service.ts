@@ -6,6 +6,7 @@ import { ApiError } from "../../platform/errors";
 import { outboxInsert } from "../../platform/events";
 import { contains, type ListParams, orderBy, paginate } from "../../platform/pagination";
 import { WILDCARD } from "../../platform/permissions";
+import { forgetSessions } from "../../platform/session-memo";
 import { nowIso } from "../../platform/time";
 import { apiKeyInsert, newApiKey, toApiKey } from "../api-keys/service";
 import { systemRoleInsert } from "../roles/service";
@@ -201,6 +202,7 @@ export async function updateTenant(
     ),
   ]);
   forgetPublicTenant(id); // a suspension or a new slug applies to public reads at once in this isolate
+  forgetSessions({ tenantId: id }); // and to its learners' sessions
   return getTenant(db, id);
 }
 
@@ -212,6 +214,7 @@ export async function deleteTenant(db: Db, id: number) {
     outboxInsert(db, id, "tenant.deleted", { id, slug: row.slug }),
   ]);
   forgetPublicTenant(id);
+  forgetSessions({ tenantId: id });
 }
 
 /** The platform operator issues an owner API key (first access, or recovery when every key is lost). */

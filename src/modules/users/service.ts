@@ -5,6 +5,7 @@ import type { Db } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
 import { outboxInsert } from "../../platform/events";
 import { contains, type ListParams, orderBy, paginate } from "../../platform/pagination";
+import { forgetSessions } from "../../platform/session-memo";
 import { addSeconds, nowIso } from "../../platform/time";
 import { revokeAllSessions } from "../auth/service";
 import { autoEnrollStatements } from "../enrollments/service";
@@ -391,6 +392,7 @@ export async function updateLearner(
     ...(passwordHash || input.status === "suspended" ? [revokeAllSessions(ctx.db, ctx.tenantId, id)] : []),
     outboxInsert(ctx.db, ctx.tenantId, "learner.updated", { id }),
   ]);
+  if (passwordHash || input.status === "suspended") forgetSessions({ tenantId: ctx.tenantId, userId: id });
   return toLearner(row);
 }
 
@@ -402,6 +404,7 @@ export async function deleteLearner(ctx: TenantContext, id: number) {
     ctx.db.delete(users).where(and(eq(users.tenantId, ctx.tenantId), eq(users.id, id))),
     outboxInsert(ctx.db, ctx.tenantId, "learner.deleted", { id, email: target.email }),
   ]);
+  forgetSessions({ tenantId: ctx.tenantId, userId: id });
 }
 
 // ---- invitations -------------------------------------------------------------------------------------------

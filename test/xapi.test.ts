@@ -1001,9 +1001,10 @@ describe("ADL conformance suite regressions", () => {
 
   it("returns a single context activity as an array, and accepts the same statement again", async () => {
     const category = { id: `http://example.com/cat/${unique("c")}`, definition: { name: { "en-US": "c" } } };
-    const s = statement({ id: crypto.randomUUID(), context: { contextActivities: { category } } });
+    const id = crypto.randomUUID();
+    const s = statement({ id, context: { contextActivities: { category } } });
     expect((await post(s)).status).toBe(200);
-    const got = await get({ statementId: s.id });
+    const got = await get({ statementId: id });
     expect(got.body.context.contextActivities.category).toEqual([category]);
     expect((await post(s)).status).toBe(200); // the identical statement again is not a conflict
     const sub = statement({

@@ -341,6 +341,9 @@ async function packageOfA() {
     "/v1/admin/packages/{id}": path,
     "/v1/admin/packages/{id}/versions": { url: `${path}/versions`, read: path },
     "/v1/admin/packages/{id}/report": { url: `${path}/report`, read: path },
+    "/v1/admin/packages/{id}/report/interactions.csv": { url: `${path}/report/interactions.csv`, read: path },
+    // B is refused on A's package before any learner is looked up.
+    "/v1/admin/packages/{id}/report/learners/{user_id}": { url: `${path}/report/learners/1`, read: path },
     // Registrations come from launches; B is refused before any registration is looked up in A's package.
     "/v1/admin/packages/{id}/registrations": { url: `${path}/registrations`, read: path },
     "/v1/admin/packages/{id}/registrations/{registration}": {

@@ -15,11 +15,13 @@ import {
 } from "../../platform/openapi";
 import { assertPlacementOpen } from "../progress/service";
 import { serveContent, verifyPlayerToken } from "./player";
-import { packageReport, packageReportCsv } from "./report";
+import { learnerReport, packageInteractionsCsv, packageReport, packageReportCsv } from "./report";
 import { commitSession, getSession, openPlayer } from "./runtime";
 import {
   CommitQuery,
   CommitResult,
+  LearnerReport,
+  LearnerReportParams,
   MediaImportInput,
   MediaVersionInput,
   Package,
@@ -36,6 +38,7 @@ import {
   RegistrationQuery,
   Registration as RegistrationSchema,
   Report,
+  ReportCsvQuery,
   ReportQuery,
   ScormSession,
   UploadQuery,
@@ -258,6 +261,24 @@ packagesRouter.openapi(
   },
 );
 
+const csvResponse = (description: string, filename: string) => ({
+  description,
+  headers: {
+    "Content-Disposition": { description: `\`attachment; filename=${filename}\``, schema: { type: "string" as const } },
+  },
+  content: { "text/csv": { schema: z.string() } },
+});
+
+const csvDownload = (stream: ReadableStream<Uint8Array>, filename: string) =>
+  new Response(stream, {
+    status: 200,
+    headers: {
+      "Content-Type": "text/csv; charset=utf-8",
+      "Content-Disposition": `attachment; filename="${filename}"`,
+      "Cache-Control": "no-store",
+    },
+  }) as never;
+
 packagesRouter.openapi(
   createRoute({
     method: "get",
@@ -266,7 +287,7 @@ packagesRouter.openapi(
     tags,
     summary: "Package report (per learner and attempt)",
     description:
-      "Per learner, SCO and attempt: status, score, time, launches, commits and interactions, with a summary. `user_id` narrows it to one learner; `format=csv` (or `Accept: text/csv`) answers the whole report as a streamed CSV download.",
+      "Every standard in one list: per learner and attempt (a SCORM 1.2 / 2004 session of one SCO, or an xAPI / cmi5 registration) the status, score, time, launches and interactions (SCORM cmi.interactions; xAPI / cmi5 `answered` statements of the registration), with a summary of every attempt the filters keep. Filters: `user_id`, `status`. Pages: `page` / `per_page`, or keyset with `cursor` = `meta.next_cursor`. `format=csv` (or `Accept: text/csv`) answers the whole filtered report as a streamed CSV download (one row per learner and attempt; the interactions as a JSON column; see `.../report/interactions.csv` for one row per interaction).",
     ...adminAccess("reports:read"),
     request: { params: IdParam, query: ReportQuery },
     responses: {
@@ -282,17 +303,58 @@ packagesRouter.openapi(
     const query = c.req.valid("query");
     const ctx = adminContext(c);
     if (query.format === "csv" || (c.req.header("accept") ?? "").includes("text/csv")) {
-      const { stream, filename } = await packageReportCsv(ctx, id, query.user_id);
-      return new Response(stream, {
-        status: 200,
-        headers: {
-          "Content-Type": "text/csv; charset=utf-8",
-          "Content-Disposition": `attachment; filename="${filename}"`,
-          "Cache-Control": "no-store",
-        },
-      }) as never;
+      const { stream, filename } = await packageReportCsv(ctx, id, { user_id: query.user_id, status: query.status });
+      return csvDownload(stream, filename);
     }
     return c.json(await packageReport(ctx, id, query), 200);
+  },
+);
+
+packagesRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/admin/packages/{id}/report/interactions.csv",
+    operationId: "exportPackageInteractions",
+    tags,
+    summary: "Export a package's interactions as CSV",
+    description:
+      "Streamed CSV (RFC 4180, UTF-8): one row per learner, attempt and interaction, for every standard: `attempt_id`, the learner, `standard`, `session_id` / `registration`, `sco_identifier`, `attempt`, then the interaction (`interaction_index`, `interaction_id`, `type`, `description`, `response`, `result`, `success`, `correct_responses` joined with ` | `, `weighting`, `score_scaled`, `latency_seconds`, `timestamp`). Filters as the report (`user_id`, `status`). Text a spreadsheet would take for a formula is prefixed with `'`.",
+    ...adminAccess("reports:read"),
+    request: { params: IdParam, query: ReportCsvQuery },
+    responses: {
+      200: csvResponse("The interactions as CSV", "package-<id>-interactions-<date>.csv"),
+      ...errorResponses(401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const { stream, filename } = await packageInteractionsCsv(
+      adminContext(c),
+      c.req.valid("param").id,
+      c.req.valid("query"),
+    );
+    return csvDownload(stream, filename);
+  },
+);
+
+packagesRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/admin/packages/{id}/report/learners/{user_id}",
+    operationId: "getPackageLearnerReport",
+    tags,
+    summary: "One learner's attempts at a package",
+    description:
+      "Every attempt of one learner at the package (SCORM sessions, xAPI / cmi5 registrations; at most 200), each with all its interactions, and the learner's summary. A learner without attempts answers an empty list; an unknown learner or package (or another academy's) is a 404.",
+    ...adminAccess("reports:read"),
+    request: { params: LearnerReportParams },
+    responses: {
+      200: jsonResponse(LearnerReport, "The learner's attempts"),
+      ...errorResponses(401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const { id, user_id } = c.req.valid("param");
+    return c.json(await learnerReport(adminContext(c), id, user_id), 200);
   },
 );
 
@@ -406,6 +468,7 @@ packagesRouter.openapi(
       },
       baseUrl(c),
       c.req.valid("json").sco,
+      c.req.valid("json").launch_mode,
     );
     if (!player) throw ApiError.conflict("This module has no ready package to play.");
     return c.json(player, 200);

@@ -217,6 +217,10 @@ export const PlayerLaunchInput = z
     sco: z.string().min(1).max(500).optional().openapi({
       description: "The SCO (or cmi5 AU id) to play (default: where the learner was / the first AU not satisfied)",
     }),
+    launch_mode: z.enum(["Browse", "Review"]).optional().openapi({
+      description:
+        "cmi5: launch the AU in this launchMode (nothing completion-related is recorded). Default: Review when the AU is already satisfied or waived, Normal otherwise",
+    }),
   })
   .openapi("ScormPlayerLaunchInput");
 
@@ -273,57 +277,161 @@ export const SessionParams = IdParam;
 
 // ---- report --------------------------------------------------------------------------------------------------------
 
+const ReportStatus = z.enum(["passed", "failed", "completed", "incomplete", "not attempted", "not_attempted"]).openapi({
+  description:
+    "Only attempts with this status: passed, failed, completed (completed without pass/fail), incomplete, not attempted (or not_attempted)",
+});
+
+const ReportFilters = {
+  user_id: z.coerce.number().int().positive().optional().openapi({ description: "One learner's attempts" }),
+  status: ReportStatus.optional(),
+};
+
 export const ReportQuery = z.object({
   page: z.coerce.number().int().min(1).max(100_000).default(1),
   per_page: z.coerce.number().int().min(1).max(100).default(50),
-  user_id: z.coerce.number().int().positive().optional().openapi({ description: "One learner's attempts" }),
-  format: z.enum(["json", "csv"]).default("json").openapi({ description: "csv: the whole report as a CSV download" }),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}-[01]-\d{1,15}$/, "Use the `meta.next_cursor` of the previous page.")
+    .optional()
+    .openapi({ description: "Keyset pagination: `meta.next_cursor` of the previous page (then `page` is ignored)" }),
+  ...ReportFilters,
+  format: z
+    .enum(["json", "csv"])
+    .default("json")
+    .openapi({ description: "csv: the whole (filtered) report as a CSV download, one row per learner and attempt" }),
 });
+
+export const ReportCsvQuery = z.object(ReportFilters);
+
+export const ReportInteraction = z
+  .object({
+    index: z.number().int().openapi({ description: "Position in the attempt (0-based)" }),
+    id: z.string().openapi({ description: "SCORM interaction id, or the xAPI interaction activity id" }),
+    type: z
+      .string()
+      .nullable()
+      .openapi({ description: "choice, true-false, fill-in, ... (SCORM type / xAPI interactionType)" }),
+    description: z.string().nullable(),
+    response: z
+      .string()
+      .nullable()
+      .openapi({ description: "SCORM learner_response (2004) / student_response (1.2), xAPI result.response" }),
+    result: z
+      .string()
+      .nullable()
+      .openapi({
+        description:
+          "SCORM result (correct, incorrect, wrong, unanticipated, neutral or a number); xAPI: correct / incorrect from result.success",
+      }),
+    success: z.boolean().nullable().openapi({ description: "true for correct, false for incorrect / wrong" }),
+    correct_responses: z.array(z.string()).openapi({ description: "Correct response patterns" }),
+    weighting: z.number().nullable(),
+    score_scaled: z.number().nullable().openapi({ description: "xAPI result.score (scaled)" }),
+    latency_seconds: z.number().nullable().openapi({ description: "SCORM latency, xAPI result.duration" }),
+    timestamp: z.string().nullable().openapi({ description: "SCORM timestamp / time, xAPI statement timestamp" }),
+  })
+  .openapi("PackageReportInteraction");
 
 export const ReportRow = z
   .object({
-    session_id: z.number().int(),
+    attempt_id: z.string().openapi({ description: "`scorm-<session_id>` or `registration-<registration>`" }),
+    standard: Standard,
+    session_id: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "SCORM: the runtime session (one SCO, one attempt)" }),
+    registration: z.string().nullable().openapi({ description: "xAPI / cmi5: the learner's registration" }),
     user: z.object({ id: z.number().int(), name: z.string().nullable(), email: z.string().nullable() }),
     course_id: z.number().int(),
     placement_id: z.number().int(),
-    sco_identifier: z.string(),
+    sco_identifier: z.string().nullable().openapi({ description: "SCORM: the SCO; null for xAPI / cmi5" }),
     package_version: z.number().int(),
-    attempt: z.number().int(),
+    attempt: z.number().int().openapi({ description: "SCORM attempt number of the SCO; 1 for a registration" }),
     status: z.string().openapi({ description: "passed, failed, completed, incomplete or not attempted" }),
-    lesson_status: z.string().nullable(),
+    lesson_status: z.string().nullable().openapi({ description: "SCORM 1.2 cmi.core.lesson_status" }),
     completion_status: z.string().nullable(),
     success_status: z.string().nullable(),
-    score: z.object({
-      raw: z.number().nullable(),
-      min: z.number().nullable(),
-      max: z.number().nullable(),
-      scaled: z.number().nullable(),
+    score: z
+      .object({
+        raw: z.number().nullable(),
+        min: z.number().nullable(),
+        max: z.number().nullable(),
+        scaled: z.number().nullable(),
+      })
+      .openapi({ description: "SCORM cmi score; xAPI / cmi5: the module result's score out of 100 and scaled" }),
+    total_seconds: z.number().openapi({
+      description:
+        "SCORM: the session times added up; xAPI / cmi5: the durations of terminated / abandoned statements, else the longest result.duration",
     }),
-    total_seconds: z.number(),
-    launches: z.number().int(),
-    commits: z.number().int(),
-    interactions: z.array(z.record(z.string(), z.unknown())),
+    launches: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "SCORM launches of the attempt, cmi5 sessions; null for xAPI" }),
+    commits: z.number().int().nullable().openapi({ description: "SCORM commits; null for xAPI / cmi5" }),
+    activities: z
+      .array(
+        z.object({
+          id: z.string(),
+          completed: z.boolean(),
+          success: z.boolean().nullable(),
+          score_scaled: z.number().nullable(),
+        }),
+      )
+      .openapi({ description: "xAPI / cmi5: what the statements said per activity (root activity or AU)" }),
+    interactions: z.array(ReportInteraction),
     started_at: Timestamp,
-    last_commit_at: Timestamp.nullable(),
+    last_activity_at: Timestamp.nullable(),
   })
   .openapi("PackageReportRow");
+
+const ReportSummary = z.object({
+  learners: z.number().int(),
+  attempts: z.number().int(),
+  completed: z.number().int().openapi({ description: "Attempts completed or passed" }),
+  passed: z.number().int(),
+  failed: z.number().int(),
+  incomplete: z.number().int(),
+  not_attempted: z.number().int(),
+  average_scaled_score: z.number().nullable(),
+  total_seconds: z.number().openapi({ description: "SCORM session time added up (xAPI / cmi5 time is per attempt)" }),
+});
 
 export const Report = z
   .object({
     package_id: z.number().int(),
-    summary: z.object({
-      learners: z.number().int(),
-      attempts: z.number().int(),
-      completed: z.number().int().openapi({ description: "Attempts completed or passed" }),
-      passed: z.number().int(),
-      failed: z.number().int(),
-      average_scaled_score: z.number().nullable(),
-      total_seconds: z.number(),
-    }),
+    standard: Standard.nullable(),
+    summary: ReportSummary.openapi({ description: "Every attempt the filters keep (not only this page)" }),
     data: z.array(ReportRow),
-    meta: PaginationMeta,
+    meta: z.object({
+      page: z.number().int().nullable().openapi({ description: "null when paging by cursor" }),
+      per_page: z.number().int(),
+      total: z.number().int(),
+      last_page: z.number().int(),
+      next_cursor: z
+        .string()
+        .nullable()
+        .openapi({ description: "Pass as `cursor` for the next page; null at the end" }),
+    }),
   })
   .openapi("PackageReport");
+
+export const LearnerReportParams = z.object({
+  id: IdParam.shape.id,
+  user_id: IdParam.shape.id.openapi({ param: { name: "user_id", in: "path" } }),
+});
+
+export const LearnerReport = z
+  .object({
+    package_id: z.number().int(),
+    standard: Standard.nullable(),
+    user: z.object({ id: z.number().int(), name: z.string().nullable(), email: z.string().nullable() }),
+    summary: ReportSummary.omit({ learners: true }),
+    attempts: z.array(ReportRow),
+  })
+  .openapi("PackageLearnerReport");
 
 export const RegistrationQuery = z.object({
   page: z.coerce.number().int().min(1).max(100_000).default(1),

@@ -7,7 +7,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { beforeAll, describe, expect, it } from "vitest";
 import { attemptStub } from "../src/modules/quizzes/attempts";
 import { api, expectProblem, expectStatus } from "./helpers/api";
-import { createTenant, keyWithout, learnerSession, type TestTenant, unique } from "./helpers/factories";
+import { createTenant, keyWithout, learnerLogin, learnerSession, type TestTenant, unique } from "./helpers/factories";
 
 type Learner = Awaited<ReturnType<typeof learnerSession>>;
 
@@ -355,6 +355,35 @@ describe("attempts (done-when: timed, shuffled, resumed, timed out, graded)", ()
     const drawn = await start(learner, dyn);
     expectStatus(drawn, 201);
     expect(drawn.body.questions).toHaveLength(2);
+  });
+
+  it("counts answer saves in the attempt's object against the academy's write limit, not the session's", async () => {
+    const t = await createTenant();
+    const q = await question(t, Q.tf);
+    const enrolled = await learnerSession(t);
+    const c = await quizCourse(t, {}, [q.id], [enrolled]);
+    // The limit is lowered after the set-up (the owner key's writes count too), then the learner signs in.
+    expectStatus(
+      await api("PATCH", `/v1/platform/tenants/${t.id}`, {
+        token: env.PLATFORM_ADMIN_TOKEN,
+        body: { settings: { rate_limits: { writes_per_minute: 3 } } },
+      }),
+      200,
+    );
+    const learner = { ...enrolled, token: (await learnerLogin(t, enrolled.email)).access_token };
+    const started = await start(learner, c); // write 1 of the session
+    expectStatus(started, 201);
+    for (const value of [true, false, true]) {
+      expectStatus(await answer(learner, started.body.id, q.id, { value }), 200);
+    }
+    const limited = await answer(learner, started.body.id, q.id, { value: false });
+    const problem = expectProblem(limited, 429);
+    expect(String(problem.detail)).toContain("3 answer saves per minute");
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    // The refused save changed nothing; the session's own write budget was not spent by the saves.
+    const state = await api("GET", `/v1/learner/attempts/${started.body.id}`, { token: learner.token });
+    expect(JSON.stringify(state.body)).toContain('"answer":{"value":true}');
+    expectStatus(await api("PATCH", "/v1/learner/me", { token: learner.token, body: { name: "Still allowed" } }), 200);
   });
 
   it("forces sequential answering and grades in real time", async () => {

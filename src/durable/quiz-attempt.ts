@@ -12,7 +12,7 @@ import type { Env } from "../platform/env";
 
 /** Why a call was refused: the Worker turns it into the problem (RPC carries plain values, not ApiError). */
 export interface Refusal {
-  refused: { status: number; detail: string; errors?: { path: string; message: string }[] };
+  refused: { status: number; detail: string; errors?: { path: string; message: string }[]; retryAfter?: number };
 }
 
 export type AttemptStatus = "in_progress" | "submitting" | "submitted";
@@ -94,6 +94,9 @@ export class QuizAttempt extends DurableObject<Env> {
     return a;
   }
 
+  /** Answer saves in the current one-minute window (in memory: an evicted object starts a new window). */
+  private saves = { windowStart: 0, count: 0 };
+
   private setStatus(a: Loaded, status: AttemptStatus, recorded = a.recorded) {
     this.ctx.storage.sql.exec("UPDATE attempt SET status = ?, recorded = ? WHERE k = 1", status, recorded ? 1 : 0);
     a.status = status;
@@ -122,15 +125,32 @@ export class QuizAttempt extends DurableObject<Env> {
     return this.view(a);
   }
 
-  /** Saves one answer (replacing the previous answer to that question). */
+  /**
+   * Saves one answer (replacing the previous answer to that question). Answer saves skip the Worker's
+   * per-credential write limiter (a Durable Object call of its own on every write): this object counts them
+   * instead, in a one-minute window, against the academy's `writesPerMinute`.
+   */
   async answer(
     tenantId: number,
     userId: number,
     questionId: number,
     answer: Answer,
+    writesPerMinute = 600,
   ): Promise<{ question_id: number; saved_at: string; feedback: AnswerFeedback | null } | Refusal> {
     const a = this.owned(tenantId, userId);
     if (!a) return notFound();
+    const now = Date.now();
+    if (now - this.saves.windowStart >= 60_000) this.saves = { windowStart: now, count: 0 };
+    if (++this.saves.count > writesPerMinute) {
+      const retryAfter = Math.max(1, Math.ceil((this.saves.windowStart + 60_000 - now) / 1000));
+      return {
+        refused: {
+          status: 429,
+          detail: `Rate limit of ${writesPerMinute} answer saves per minute reached for this attempt; retry in ${retryAfter} seconds.`,
+          retryAfter,
+        },
+      };
+    }
     if (a.status !== "in_progress")
       return refuse(409, "This attempt has been submitted: answers can no longer change.");
     if (this.pastDeadline(a)) {

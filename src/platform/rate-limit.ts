@@ -28,10 +28,17 @@ function enforce(c: Context<AppEnv>, decision: RateDecision, what: string) {
   }
 }
 
+/**
+ * A learner's quiz answer save: the attempt's Durable Object counts these itself (durable/quiz-attempt.ts), so the
+ * hottest learner write makes one object call, not two.
+ */
+const ANSWER_SAVE = /^\/v1\/learner\/attempts\/\d+\/answers\/\d+$/;
+
 /** After authentication: counts each write of the credential (reads are not limited here). */
 export const writeRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   const principal = c.get("principal");
-  if (WRITE_METHODS.has(c.req.method) && principal && "writesPerMinute" in principal) {
+  const countedElsewhere = c.req.method === "PUT" && principal?.kind === "learner" && ANSWER_SAVE.test(c.req.path);
+  if (WRITE_METHODS.has(c.req.method) && principal && "writesPerMinute" in principal && !countedElsewhere) {
     const id =
       principal.kind === "api_key"
         ? principal.keyId

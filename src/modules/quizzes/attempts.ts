@@ -32,6 +32,7 @@ function unwrap(result: unknown): unknown {
   if (result && typeof result === "object" && "refused" in (result as object)) {
     const r = (result as Refusal).refused;
     if (r.status === 422 && r.errors) throw ApiError.validation(r.errors, r.detail);
+    if (r.status === 429) throw ApiError.tooManyRequests(r.retryAfter ?? 60, r.detail);
     throw new ApiError(r.status, r.detail);
   }
   return result;
@@ -248,7 +249,13 @@ export async function attemptState(ctx: LearnerCtx, attemptId: number) {
 /** Saves one answer: only the attempt's object is touched (no D1 statement). */
 export async function saveAnswer(ctx: LearnerCtx, attemptId: number, questionId: number, answer: Answer) {
   return unwrap(
-    await attemptStub(ctx.env, ctx.tenantId, attemptId).answer(ctx.tenantId, ctx.principal.userId, questionId, answer),
+    await attemptStub(ctx.env, ctx.tenantId, attemptId).answer(
+      ctx.tenantId,
+      ctx.principal.userId,
+      questionId,
+      answer,
+      ctx.principal.writesPerMinute,
+    ),
   ) as { question_id: number; saved_at: string; feedback: AnswerFeedback | null };
 }
 

@@ -45,7 +45,9 @@ export const media = sqliteTable(
 
 /**
  * A resumable multipart upload in progress (R2 multipart): the file is cut into `part_count` parts of
- * `part_size` bytes (the last one smaller), each sent in its own request.
+ * `part_size` bytes (the last one smaller), each sent in its own request. After `expires_at` the Worker's
+ * scheduled sweep aborts the R2 upload and deletes the reserved file row (the upload and parts cascade); the
+ * row of a completed upload is dropped then too (its file stays).
  */
 export const mediaUploads = sqliteTable(
   "media_uploads",
@@ -68,6 +70,8 @@ export const mediaUploads = sqliteTable(
   (t) => [
     uniqueIndex("media_uploads_media_uq").on(t.mediaId),
     index("media_uploads_tenant_created_idx").on(t.tenantId, t.createdAt),
+    // The scheduled sweep of expired uploads reads across academies in expiry order (like the cmi5 session sweep).
+    index("media_uploads_expiry_idx").on(t.expiresAt),
   ],
 );
 

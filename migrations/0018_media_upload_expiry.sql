@@ -1,0 +1,1 @@
+CREATE INDEX `media_uploads_expiry_idx` ON `media_uploads` (`expires_at`);

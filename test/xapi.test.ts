@@ -1058,6 +1058,44 @@ describe("ADL conformance suite regressions", () => {
     expect400(await xapi("POST", "/xapi/statements?method=PUT", { auth: cred.basic }));
   });
 
+  it("a form-encoded POST to /statements without method= is a GET (its fields are the query)", async () => {
+    const res = await xapi("POST", "/xapi/statements", {
+      auth: cred.basic,
+      raw: "limit=1",
+      contentType: "application/x-www-form-urlencoded",
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.statements).toHaveLength(1);
+    expect(res.body).toHaveProperty("more");
+  });
+
+  it("refuses voiding an already voided statement, an identified authority Group, P4W1D and repeated singletons", async () => {
+    const [target] = (await post(statement())).body;
+    const voiding = (id: string) =>
+      statement({ verb: { id: "http://adlnet.gov/expapi/verbs/voided" }, object: { objectType: "StatementRef", id } });
+    const first = { ...voiding(target), id: crypto.randomUUID() };
+    expect((await post(first)).status).toBe(200);
+    expect400(await post(voiding(target)));
+    expect((await post(first)).status).toBe(200); // the same voiding statement again is not new
+    expect400(
+      await post(
+        statement({
+          authority: {
+            objectType: "Group",
+            mbox: "mailto:group@example.com",
+            member: [{ mbox: "mailto:a@example.com" }, { mbox: "mailto:b@example.com" }],
+          },
+        }),
+      ),
+    );
+    expect400(await post(statement({ result: { duration: "P4W1D" } })));
+    expect((await post(statement({ result: { duration: "P4W" } }))).status).toBe(200);
+    const named = (name: Record<string, string>) =>
+      statement({ object: { id: "http://example.com/a", definition: { name } } });
+    expect400(await post(named({ "zh-z-aaa-z-bbb-c-ccc": "x" })));
+    expect((await post(named({ "zh-Hans-CN": "x", "sr-Latn-RS": "y" }))).status).toBe(200);
+  });
+
   it("merges language maps of one activity named in two languages within one batch", async () => {
     const id = `http://example.com/act/${unique("lang")}`;
     const a = statement({ object: { id, definition: { name: { "en-US": "meeting" } } } });

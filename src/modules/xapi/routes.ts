@@ -66,14 +66,21 @@ const HEADER_FIELDS = new Set([
 xapiRouter.use("/xapi/*", async (c, next) => {
   if (!c.get("db")) c.set("db", createDb(c.env.DB));
   const url = new URL(c.req.url);
-  const method = url.searchParams.get("method");
+  // A form-encoded POST to /statements without `method` is a GET taking the form of a POST (1.0.3 Communication
+  // 2.1.2, as the ADL suite sends it): its form fields are the query parameters.
+  const formGet =
+    c.req.method === "POST" &&
+    !url.searchParams.has("method") &&
+    url.pathname.replace(/\/+$/, "") === "/xapi/statements" &&
+    /^application\/x-www-form-urlencoded\b/i.test(c.req.header("content-type") ?? "");
+  const method = formGet ? "GET" : url.searchParams.get("method");
   if (c.req.method !== "POST" || method === null) return next();
   const refuse = (error: ApiError) => {
     const res = problemResponse(c, error);
     res.headers.set("X-Experience-API-Version", XAPI_VERSION);
     return res;
   };
-  if ([...url.searchParams.keys()].some((k) => k !== "method"))
+  if ([...url.searchParams.keys()].some((k) => k !== "method") && !formGet)
     return refuse(ApiError.badRequest("With `method=`, every other parameter goes in the form body."));
   if (!["GET", "PUT", "POST", "DELETE", "HEAD"].includes(method.toUpperCase()))
     return refuse(ApiError.badRequest(`method=${method} is not an HTTP method of the LRS.`));

@@ -221,8 +221,8 @@ export async function storeStatements(
     .filter((s) => (s.object as Json).objectType === "StatementRef")
     .map((s) => String((s.object as Json).id).toLowerCase());
   const lookup = [...new Set([...seen, ...refTargets])];
-  const existing = await ctx.db.all<{ statement_id: string; verb_id: string; statement: string }>(
-    sql`SELECT statement_id, verb_id, statement FROM xapi_statements
+  const existing = await ctx.db.all<{ statement_id: string; verb_id: string; statement: string; voided: number }>(
+    sql`SELECT statement_id, verb_id, statement, voided FROM xapi_statements
         WHERE tenant_id = ${ctx.tenantId} AND statement_id IN (SELECT value FROM json_each(${JSON.stringify(lookup)}))`,
   );
   const stored = new Map(existing.map((r) => [r.statement_id, r]));
@@ -242,6 +242,18 @@ export async function storeStatements(
   for (const target of voidTargets) {
     const t = stored.get(target);
     if (t && t.verb_id === VOIDED_VERB) throw bad(`Statement ${target} is a voiding statement; it cannot be voided.`);
+    // A new voiding of a statement already voided is refused (the ADL suite: 400); replaying the same voiding
+    // statement (its id already stored) is not new and never gets here as fresh.
+    if (
+      t?.voided &&
+      fresh.some(
+        (s) =>
+          (s.object as Json).id !== undefined &&
+          String((s.object as Json).id).toLowerCase() === target &&
+          (s.verb as Json).id === VOIDED_VERB,
+      )
+    )
+      throw bad(`Statement ${target} is already voided.`);
     const inBatch = fresh.find((s) => s.id === target);
     if (inBatch && (inBatch.verb as Json).id === VOIDED_VERB)
       throw bad(`Statement ${target} is a voiding statement; it cannot be voided.`);

@@ -15,8 +15,9 @@ const LANGUAGE_TAG =
 const MBOX = /^mailto:[^@\s]+@[^@\s]+\.[^@\s]+$/i;
 const SHA1 = /^[0-9a-f]{40}$/i;
 const TIMESTAMP = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d(?::?\d\d)?)$/;
+/** ISO 8601 durations (4.4.3.2): weeks stand alone (`P4W`), never with other components (`P4W1D` is invalid). */
 const DURATION =
-  /^P(?!$)(\d+(?:\.\d+)?Y)?(\d+(?:\.\d+)?M)?(\d+(?:\.\d+)?W)?(\d+(?:\.\d+)?D)?(T(?=\d)(\d+(?:\.\d+)?H)?(\d+(?:\.\d+)?M)?(\d+(?:\.\d+)?S)?)?$/;
+  /^P(?!$)(\d+(?:\.\d+)?Y)?(\d+(?:\.\d+)?M)?(\d+(?:\.\d+)?D)?(T(?=\d)(\d+(?:\.\d+)?H)?(\d+(?:\.\d+)?M)?(\d+(?:\.\d+)?S)?)?$|^P\d+(?:\.\d+)?W$/;
 const VERSION = /^(1\.0(\.\d+)?|2\.0(\.\d+)?)$/;
 const MEDIA_TYPE = /^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/;
 const SHA2 = /^[0-9a-f]{56}$|^[0-9a-f]{64}$|^[0-9a-f]{96}$|^[0-9a-f]{128}$/i;
@@ -465,6 +466,9 @@ class Checker {
         if (authority.member.length !== 2)
           this.fail(join(path, "authority.member"), "An authority Group has exactly two Agents (OAuth).");
       }
+      // An authority Group is the anonymous pair of an OAuth consumer and user, never an identified Group.
+      if (isJson(authority) && authority.objectType === "Group" && actorKey(authority) !== null)
+        this.fail(join(path, "authority"), "An authority Group is anonymous (an OAuth consumer and user).");
     }
     if (value.version !== undefined && (typeof value.version !== "string" || !VERSION.test(value.version)))
       this.fail(join(path, "version"), "Must be an xAPI version 1.0.x (or 2.0.x).");

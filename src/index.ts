@@ -1,7 +1,9 @@
 import { createApp } from "./app";
 import { runJobs } from "./modules/jobs/runner";
 import { type JobMessage, requeueUnsentJobs } from "./modules/jobs/service";
+import { sweepExpiredUploads } from "./modules/media/service";
 import { sweepEmails } from "./modules/notifications/email";
+import { abandonExpiredSessions } from "./modules/packages/xapi-launch";
 import { deadLetterDeliveries, deliverWebhooks, fanOutEvents } from "./modules/webhooks/consumers";
 import { type DeliveryMessage, pruneDeliveries, QUEUES, requeueStalledDeliveries } from "./modules/webhooks/queue";
 import { createDb } from "./platform/db";
@@ -73,6 +75,8 @@ export default {
         pruneDeliveries(db).catch(log("delivery pruning")),
         requeueUnsentJobs(env, db).catch(log("job re-queue")),
         sweepEmails(env, db).catch(log("email outbox sweep")),
+        abandonExpiredSessions(env, db).catch(log("cmi5 abandon sweep")),
+        sweepExpiredUploads(env, db).catch(log("expired media upload sweep")),
       ]),
     );
   },

@@ -9,7 +9,7 @@ import { strToU8, zipSync } from "fflate";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { importPackage } from "../src/modules/packages/import";
-import { applyStatementsToProgress, lmsLrsContext } from "../src/modules/packages/xapi-launch";
+import { abandonExpiredSessions, applyStatementsToProgress, lmsLrsContext } from "../src/modules/packages/xapi-launch";
 import { createDb } from "../src/platform/db";
 import { api, expectStatus } from "./helpers/api";
 import { createTenant, learnerSession, type TestTenant, unique } from "./helpers/factories";
@@ -357,8 +357,58 @@ const CMI5_XML = `<?xml version="1.0" encoding="utf-8"?>
     <title><langstring lang="en-US">Lesson 1</langstring></title>
     <description><langstring lang="en-US">The lesson</langstring></description>
     <url>au/index.html</url>
+    <launchParameters>level=2</launchParameters>
+    <entitlementKey>fire-2026</entitlementKey>
   </au>
 </courseStructure>`;
+
+const INITIALIZED = "http://adlnet.gov/expapi/verbs/initialized";
+const TERMINATED = "http://adlnet.gov/expapi/verbs/terminated";
+const ABANDONED = "https://w3id.org/xapi/adl/verbs/abandoned";
+const CMI5_CATEGORY = "https://w3id.org/xapi/cmi5/context/categories/cmi5";
+const MOVEON_CATEGORY = "https://w3id.org/xapi/cmi5/context/categories/moveon";
+const LAUNCHMODE_EXT = "https://w3id.org/xapi/cmi5/context/extensions/launchmode";
+
+/**
+ * A statement an AU sends as cmi5 says: the LaunchData contextTemplate (session id, the AU in grouping), the
+ * cmi5 category on cmi5 defined statements, the moveOn category with success/completion, a duration where needed.
+ */
+function cmi5Say(
+  p: { actor: unknown; registration: string; session_id: string; au: { id: string } },
+  verb: string,
+  opts: {
+    result?: Record<string, unknown>;
+    defined?: boolean;
+    object?: string;
+    context?: Record<string, unknown>;
+  } = {},
+) {
+  const defined = opts.defined ?? true;
+  const result = opts.result;
+  const moveOn = result && (result.success !== undefined || result.completion !== undefined);
+  const category = defined ? [{ id: CMI5_CATEGORY }, ...(moveOn ? [{ id: MOVEON_CATEGORY }] : [])] : [];
+  return {
+    id: crypto.randomUUID(),
+    actor: p.actor,
+    verb: { id: verb },
+    object: { objectType: "Activity", id: opts.object ?? p.au.id },
+    ...(result ? { result } : {}),
+    timestamp: new Date().toISOString(),
+    context: {
+      registration: p.registration,
+      contextActivities: { grouping: [{ id: p.au.id }], ...(category.length ? { category } : {}) },
+      extensions: { [SESSION_EXT]: p.session_id },
+      ...opts.context,
+    },
+  };
+}
+
+async function statementCount(registration: string) {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM xapi_statements WHERE registration = ?")
+    .bind(registration)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
 
 describe("cmi5 package: LaunchData, fetch URL, LMS statements, moveOn completes the module", () => {
   let t: TestTenant;
@@ -402,11 +452,11 @@ describe("cmi5 package: LaunchData, fetch URL, LMS statements, moveOn completes 
     });
   });
 
-  const launchDataPath = () =>
+  const launchDataPath = (p = player) =>
     `/xapi/activities/state?${q({
-      activityId: AU_ID,
-      agent: player.actor,
-      registration: player.registration,
+      activityId: p.au.id,
+      agent: p.actor,
+      registration: p.registration,
       stateId: "LMS.LaunchData",
     })}`;
 
@@ -418,8 +468,13 @@ describe("cmi5 package: LaunchData, fetch URL, LMS statements, moveOn completes 
       moveOn: "CompletedAndPassed",
       masteryScore: 0.8,
       launchMethod: "AnyWindow",
+      launchParameters: "level=2",
+      entitlementKey: { courseStructure: "fire-2026" },
       returnURL: expect.any(String),
-      contextTemplate: { extensions: { [SESSION_EXT]: player.session_id } },
+      contextTemplate: {
+        contextActivities: { grouping: [{ id: AU_ID }] },
+        extensions: { [SESSION_EXT]: player.session_id },
+      },
     });
     const launched = await xapi("GET", `/xapi/statements?${q({ verb: LAUNCHED, registration: player.registration })}`, {
       auth: tenantCred.basic,
@@ -429,7 +484,16 @@ describe("cmi5 package: LaunchData, fetch URL, LMS statements, moveOn completes 
     expect(launched.body.statements[0]).toMatchObject({
       actor: player.actor,
       object: { id: AU_ID },
-      context: { registration: player.registration, extensions: { [SESSION_EXT]: player.session_id } },
+      context: {
+        registration: player.registration,
+        extensions: {
+          [SESSION_EXT]: player.session_id,
+          [LAUNCHMODE_EXT]: "Normal",
+          "https://w3id.org/xapi/cmi5/context/extensions/masteryscore": 0.8,
+          "https://w3id.org/xapi/cmi5/context/extensions/moveon": "CompletedAndPassed",
+          "https://w3id.org/xapi/cmi5/context/extensions/launchparameters": "level=2",
+        },
+      },
     });
     // Another academy's LRS has none of it.
     expect((await xapi("GET", launchDataPath(), { auth: otherCred.basic })).status).toBe(404);
@@ -460,78 +524,173 @@ describe("cmi5 package: LaunchData, fetch URL, LMS statements, moveOn completes 
     expect((await xapi("POST", "/xapi/statements", { auth: `Basic ${authToken}`, json: forged })).status).toBe(403);
   });
 
-  const auStatement = (verb: string, result?: Record<string, unknown>) => ({
-    id: crypto.randomUUID(),
-    actor: player.actor,
-    verb: { id: verb },
-    object: { objectType: "Activity", id: AU_ID },
-    ...(result ? { result } : {}),
-    context: {
-      registration: player.registration,
-      contextActivities: { category: [{ id: "https://w3id.org/xapi/cmi5/context/categories/moveon" }] },
-      extensions: { [SESSION_EXT]: player.session_id },
-    },
-  });
-
   it("another academy's statements for this registration have no effect", async () => {
     expectStatus(
       await xapi("POST", "/xapi/statements", {
         auth: otherCred.basic,
-        json: [auStatement(COMPLETED, { completion: true }), auStatement(PASSED, { success: true })],
+        json: [
+          cmi5Say(player, COMPLETED, { result: { completion: true, duration: "PT1M" } }),
+          cmi5Say(player, PASSED, { result: { success: true, duration: "PT1M" } }),
+        ],
       }),
       200,
     );
     expect((await progressOf(t, course.placementId, learner.id))?.status).toBe("in_progress");
   });
 
-  it("completed alone does not satisfy CompletedAndPassed; passed then does: satisfied statements, module passed", async () => {
+  it("refuses (403, nothing stored) AU statements that break the cmi5 rules", async () => {
     const auth = `Basic ${authToken}`;
-    expectStatus(
-      await xapi("POST", "/xapi/statements", { auth, json: auStatement(COMPLETED, { completion: true }) }),
-      200,
+    const before = await statementCount(player.registration);
+    const refused = async (json: unknown, why: RegExp) => {
+      const res = await xapi("POST", "/xapi/statements", { auth, json });
+      expect(res.status, res.text).toBe(403);
+      expect(res.body.detail).toMatch(why);
+      expect(await statementCount(player.registration)).toBe(before + stored);
+    };
+    let stored = 0;
+    const done = { completion: true, duration: "PT2M" };
+    // Before "initialized": nothing, cmi5 defined or allowed.
+    await refused(cmi5Say(player, COMPLETED, { result: done }), /first statement of a session must be .*initialized/);
+    await refused(cmi5Say(player, "http://adlnet.gov/expapi/verbs/experienced", { defined: false }), /initialized/);
+    // The session id of the contextTemplate, and a session of this registration.
+    const noSession = cmi5Say(player, INITIALIZED);
+    (noSession.context as any).extensions = {};
+    await refused(noSession, /session id/);
+    await refused(
+      cmi5Say({ ...player, session_id: crypto.randomUUID() }, INITIALIZED),
+      /not a session of this launch's registration/,
     );
+    // The contextTemplate's grouping is kept.
+    const noGrouping = cmi5Say(player, INITIALIZED);
+    (noGrouping.context as any).contextActivities = { category: [{ id: CMI5_CATEGORY }] };
+    await refused(noGrouping, /grouping/);
+
+    expectStatus(await xapi("POST", "/xapi/statements", { auth, json: cmi5Say(player, INITIALIZED) }), 200);
+    stored++;
+    await refused(cmi5Say(player, INITIALIZED), /already sent in session/);
+    // The AU cannot void.
+    await refused(
+      {
+        actor: player.actor,
+        verb: { id: "http://adlnet.gov/expapi/verbs/voided" },
+        object: { objectType: "StatementRef", id: crypto.randomUUID() },
+        context: { registration: player.registration, extensions: { [SESSION_EXT]: player.session_id } },
+      },
+      /may not void/,
+    );
+    // cmi5 defined statements: about the launched AU, with the results the spec asks for.
+    await refused(cmi5Say(player, COMPLETED, { result: done, object: `${AU_ID}/other` }), /object of a cmi5 defined/);
+    await refused(cmi5Say(player, COMPLETED, { result: { completion: true } }), /duration/);
+    await refused(cmi5Say(player, COMPLETED, { result: { ...done, success: true } }), /Only "passed" and "failed"/);
+    const noMoveOn = cmi5Say(player, COMPLETED, { result: done });
+    (noMoveOn.context as any).contextActivities.category = [{ id: CMI5_CATEGORY }];
+    await refused(noMoveOn, /moveOn category/);
+    await refused(
+      cmi5Say(player, PASSED, { result: { success: true, duration: "PT1M", score: { scaled: 0.5 } } }),
+      /below the masteryScore 0.8/,
+    );
+    await refused(
+      cmi5Say(player, FAILED, { result: { success: false, duration: "PT1M", score: { scaled: 0.85 } } }),
+      /reaches the masteryScore/,
+    );
+    await refused(cmi5Say(player, PASSED, { result: { success: false, duration: "PT1M" } }), /success true/);
+    await refused(
+      cmi5Say(player, "http://adlnet.gov/expapi/verbs/experienced"),
+      /not a cmi5 defined verb an AU may use/,
+    );
+    // A batch with one bad statement stores none of it.
+    const good = cmi5Say(player, "http://adlnet.gov/expapi/verbs/experienced", { defined: false });
+    await refused([good, cmi5Say(player, COMPLETED, { result: { completion: true } })], /duration/);
+    const lookup = await xapi("GET", `/xapi/statements?${q({ statementId: good.id })}`, { auth: tenantCred.basic });
+    expect(lookup.status).toBe(404);
+    // A cmi5 allowed statement between initialized and terminated is fine (and counts for nothing).
+    expectStatus(await xapi("POST", "/xapi/statements", { auth, json: good }), 200);
+    stored++;
+    expect((await progressOf(t, course.placementId, learner.id))?.status).toBe("in_progress");
+  });
+
+  it("completed alone does not satisfy CompletedAndPassed; passed then does: the course satisfied once, module passed", async () => {
+    const auth = `Basic ${authToken}`;
+    const completed = cmi5Say(player, COMPLETED, { result: { completion: true, duration: "PT3M" } });
+    expectStatus(await xapi("POST", "/xapi/statements", { auth, json: completed }), 200);
     expect((await progressOf(t, course.placementId, learner.id))?.status).toBe("in_progress");
     const satisfiedQuery = `/xapi/statements?${q({ verb: SATISFIED, registration: player.registration })}`;
     expect((await xapi("GET", satisfiedQuery, { auth: tenantCred.basic })).body.statements).toHaveLength(0);
 
-    const passed = auStatement(PASSED, { success: true, score: { scaled: 0.9 } });
+    const passed = cmi5Say(player, PASSED, { result: { success: true, duration: "PT4M", score: { scaled: 0.9 } } });
     expectStatus(await xapi("POST", "/xapi/statements", { auth, json: passed }), 200);
     const progress = await progressOf(t, course.placementId, learner.id);
     expect(progress).toMatchObject({ status: "passed", score: 90 });
     const satisfied = (await xapi("GET", satisfiedQuery, { auth: tenantCred.basic })).body.statements;
-    expect(satisfied.map((s: any) => s.object.id).sort()).toEqual([AU_ID, COURSE_ID].sort());
-    expect(satisfied[0].actor).toEqual(player.actor);
+    // Satisfied is about the course (and blocks), never an AU (cmi5 9.3.9).
+    expect(satisfied.map((s: any) => s.object.id)).toEqual([COURSE_ID]);
+    expect(satisfied[0]).toMatchObject({
+      actor: player.actor,
+      object: { definition: { type: "https://w3id.org/xapi/cmi5/activitytype/course" } },
+      context: { extensions: { [SESSION_EXT]: player.session_id } },
+    });
+    expect(satisfied[0].context.contextActivities.category.map((a: any) => a.id)).toEqual([CMI5_CATEGORY]);
     expect((await enrollmentOf(t, course.courseId, learner.id))?.completed_at).not.toBeNull();
 
-    // Replays and repeats: no second satisfied statement, no new attempt.
+    // A replay changes nothing; a second passed or a failed in the session is refused.
     expectStatus(await xapi("POST", "/xapi/statements", { auth, json: passed }), 200);
+    const again = cmi5Say(player, PASSED, { result: { success: true, duration: "PT1M", score: { scaled: 0.9 } } });
+    expect((await xapi("POST", "/xapi/statements", { auth, json: again })).status).toBe(403);
+    const failed = cmi5Say(player, FAILED, { result: { success: false, duration: "PT1M" } });
+    expect((await xapi("POST", "/xapi/statements", { auth, json: failed })).status).toBe(403);
+    expect((await xapi("GET", satisfiedQuery, { auth: tenantCred.basic })).body.statements).toHaveLength(1);
+    expect(await progressOf(t, course.placementId, learner.id)).toEqual(progress);
+  });
+
+  it("nothing is recorded after terminated; a satisfied AU launches in Review, where only initialized/terminated count", async () => {
+    const auth = `Basic ${authToken}`;
     expectStatus(
       await xapi("POST", "/xapi/statements", {
         auth,
-        json: auStatement(PASSED, { success: true, score: { scaled: 0.9 } }),
+        json: cmi5Say(player, TERMINATED, { result: { duration: "PT5M" } }),
       }),
       200,
     );
-    expect((await xapi("GET", satisfiedQuery, { auth: tenantCred.basic })).body.statements).toHaveLength(2);
-    expect(await progressOf(t, course.placementId, learner.id)).toEqual(progress);
+    const late = cmi5Say(player, "http://adlnet.gov/expapi/verbs/experienced", { defined: false });
+    const res = await xapi("POST", "/xapi/statements", { auth, json: late });
+    expect(res.status).toBe(403);
+    expect(res.body.detail).toMatch(/terminated/);
+
     const next = await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token });
-    expect(next.body.player.aus).toEqual([expect.objectContaining({ id: AU_ID, satisfied: true })]);
-    expect(next.body.player.session_id).not.toBe(player.session_id);
+    const review = next.body.player;
+    expect(review.aus).toEqual([expect.objectContaining({ id: AU_ID, satisfied: true })]);
+    expect(review.session_id).not.toBe(player.session_id);
+    expect((await xapi("GET", launchDataPath(review), { auth: tenantCred.basic })).body.launchMode).toBe("Review");
+    const token = `Basic ${(await raw("POST", review.fetch_url)).body["auth-token"]}`;
+    expectStatus(await xapi("POST", "/xapi/statements", { auth: token, json: cmi5Say(review, INITIALIZED) }), 200);
+    const completed = cmi5Say(review, COMPLETED, { result: { completion: true, duration: "PT1M" } });
+    const refused = await xapi("POST", "/xapi/statements", { auth: token, json: completed });
+    expect(refused.status).toBe(403);
+    expect(refused.body.detail).toMatch(/Review mode/);
+    expectStatus(
+      await xapi("POST", "/xapi/statements", {
+        auth: token,
+        json: cmi5Say(review, TERMINATED, { result: { duration: "PT1M" } }),
+      }),
+      200,
+    );
+    // The terminated session's fetch URL is spent; a terminated session is never abandoned.
+    expect((await raw("POST", review.fetch_url)).body["error-code"]).toBe("1");
   });
 
-  it("completed and passed sent at the same time both count (CompletedAndPassed is met once)", async () => {
+  it("concurrent requests of one session adding different verbs both count (CompletedAndPassed met once)", async () => {
     const p = (await api("POST", launchPath(course.courseId, course.placementId), { token: racer.token })).body.player;
-    const token = (await raw("POST", p.fetch_url)).body["auth-token"];
-    const say = (verb: string, result: Record<string, unknown>) => ({
-      actor: p.actor,
-      verb: { id: verb },
-      object: { objectType: "Activity", id: AU_ID },
-      result,
-      context: { registration: p.registration, extensions: { [SESSION_EXT]: p.session_id } },
-    });
+    const auth = `Basic ${(await raw("POST", p.fetch_url)).body["auth-token"]}`;
+    expectStatus(await xapi("POST", "/xapi/statements", { auth, json: cmi5Say(p, INITIALIZED) }), 200);
     const [one, two] = await Promise.all([
-      xapi("POST", "/xapi/statements", { auth: `Basic ${token}`, json: say(COMPLETED, { completion: true }) }),
-      xapi("POST", "/xapi/statements", { auth: `Basic ${token}`, json: say(PASSED, { success: true }) }),
+      xapi("POST", "/xapi/statements", {
+        auth,
+        json: cmi5Say(p, COMPLETED, { result: { completion: true, duration: "PT1M" } }),
+      }),
+      xapi("POST", "/xapi/statements", {
+        auth,
+        json: cmi5Say(p, PASSED, { result: { success: true, duration: "PT1M" } }),
+      }),
     ]);
     expectStatus(one, 200);
     expectStatus(two, 200);
@@ -539,47 +698,122 @@ describe("cmi5 package: LaunchData, fetch URL, LMS statements, moveOn completes 
     const satisfied = await xapi("GET", `/xapi/statements?${q({ verb: SATISFIED, registration: p.registration })}`, {
       auth: tenantCred.basic,
     });
-    expect(satisfied.body.statements).toHaveLength(2);
+    expect(satisfied.body.statements).toHaveLength(1);
+    // The same verb twice at once: one is stored, the other refused (403 or, when truly simultaneous, 409).
+    const [x, y] = await Promise.all([
+      xapi("POST", "/xapi/statements", { auth, json: cmi5Say(p, TERMINATED, { result: { duration: "PT2M" } }) }),
+      xapi("POST", "/xapi/statements", { auth, json: cmi5Say(p, TERMINATED, { result: { duration: "PT2M" } }) }),
+    ]);
+    expect([x.status, y.status].sort()).toEqual([200, x.status === 200 ? y.status : x.status].sort());
+    expect([x.status, y.status].filter((s) => s === 200)).toHaveLength(1);
+    expect([403, 409]).toContain(x.status === 200 ? y.status : x.status);
+    const terminated = await xapi("GET", `/xapi/statements?${q({ verb: TERMINATED, registration: p.registration })}`, {
+      auth: tenantCred.basic,
+    });
+    expect(terminated.body.statements).toHaveLength(1);
   });
 
-  it("a new launch abandons a session the AU never terminated; a terminated one is not abandoned", async () => {
-    const ABANDONED = "https://w3id.org/xapi/adl/verbs/abandoned";
-    const abandonedQuery = `/xapi/statements?${q({ verb: ABANDONED, registration: player.registration })}`;
-    // The previous test's second launch abandoned the first session (never terminated).
-    const first = (await xapi("GET", abandonedQuery, { auth: tenantCred.basic })).body.statements;
-    expect(first.map((s: any) => s.context.extensions[SESSION_EXT])).toEqual([player.session_id]);
-    expect(first[0].result.duration).toMatch(/^PT\d+S$/);
-    // Launch, terminate through the LRS, launch again: no new abandoned statement for the terminated session.
-    const launch = await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token });
-    const p = launch.body.player;
-    const token = (await raw("POST", p.fetch_url)).body["auth-token"];
-    const terminated = {
-      actor: p.actor,
-      verb: { id: "http://adlnet.gov/expapi/verbs/terminated" },
-      object: { objectType: "Activity", id: AU_ID },
-      context: { registration: p.registration, extensions: { [SESSION_EXT]: p.session_id } },
-    };
-    expectStatus(await xapi("POST", "/xapi/statements", { auth: `Basic ${token}`, json: terminated }), 200);
-    await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token });
-    const after = (await xapi("GET", abandonedQuery, { auth: tenantCred.basic })).body.statements;
-    const sessions = after.map((s: any) => s.context.extensions[SESSION_EXT]);
-    expect(sessions).not.toContain(p.session_id);
-    // The session the previous test launched (never terminated) was abandoned by the launch above.
-    expect(sessions).toHaveLength(2);
+  it("a new launch abandons a session the AU never terminated, with the LMS abandoned statement", async () => {
+    const abandonedQuery = (reg: string) => `/xapi/statements?${q({ verb: ABANDONED, registration: reg })}`;
+    const first = (await api("POST", launchPath(course.courseId, course.placementId), { token: racer.token })).body
+      .player;
+    const auth = `Basic ${(await raw("POST", first.fetch_url)).body["auth-token"]}`;
+    expectStatus(await xapi("POST", "/xapi/statements", { auth, json: cmi5Say(first, INITIALIZED) }), 200);
+    const second = (await api("POST", launchPath(course.courseId, course.placementId), { token: racer.token })).body
+      .player;
+    const abandoned = (await xapi("GET", abandonedQuery(first.registration), { auth: tenantCred.basic })).body
+      .statements;
+    // Only the never-terminated session (the terminated one of the previous test is not abandoned).
+    expect(abandoned.map((s: any) => s.context.extensions[SESSION_EXT])).toEqual([first.session_id]);
+    expect(abandoned[0].result.duration).toMatch(/^PT\d+S$/);
+    // The abandoned session records nothing more.
+    const late = await xapi("POST", "/xapi/statements", {
+      auth,
+      json: cmi5Say(first, "http://adlnet.gov/expapi/verbs/experienced", { defined: false }),
+    });
+    expect(late.status).toBe(403);
+    expect(late.body.detail).toMatch(/abandoned/);
+    expect(second.session_id).not.toBe(first.session_id);
+  });
+
+  it("the scheduled handler abandons sessions past their expiry, once, and their fetch URL is spent", async () => {
+    const p = (await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token })).body
+      .player;
+    const session = await env.DB.prepare("SELECT expires_at FROM cmi5_sessions WHERE tenant_id = ? AND session_id = ?")
+      .bind(t.id, p.session_id)
+      .first<{ expires_at: string }>();
+    expect(Date.parse(session?.expires_at as string)).toBeGreaterThan(Date.now() + 7 * 3600_000);
+    // Not expired yet: the sweep leaves it alone.
+    expect(await abandonExpiredSessions(env, createDb(env.DB), 1000)).toBeGreaterThanOrEqual(0);
+    const query = `/xapi/statements?${q({ verb: ABANDONED, registration: p.registration })}`;
+    const count = async () =>
+      (await xapi("GET", query, { auth: tenantCred.basic })).body.statements.filter(
+        (s: any) => s.context.extensions[SESSION_EXT] === p.session_id,
+      ).length;
+    expect(await count()).toBe(0);
+    // Past its expiry, the Worker's scheduled run abandons it.
+    await env.DB.prepare("UPDATE cmi5_sessions SET expires_at = ? WHERE tenant_id = ? AND session_id = ?")
+      .bind(new Date(Date.now() - 1000).toISOString(), t.id, p.session_id)
+      .run();
+    const ctx = createExecutionContext();
+    await worker.scheduled(
+      { cron: "* * * * *", scheduledTime: Date.now(), noRetry() {} } as ScheduledController,
+      env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(await count()).toBe(1);
+    const row = await env.DB.prepare("SELECT abandoned_at FROM cmi5_sessions WHERE tenant_id = ? AND session_id = ?")
+      .bind(t.id, p.session_id)
+      .first<{ abandoned_at: string | null }>();
+    expect(row?.abandoned_at).not.toBeNull();
+    // Again: nothing more (abandoned once), and the session's fetch URL answers error-code 1.
+    await abandonExpiredSessions(env, createDb(env.DB), 1000);
+    expect(await count()).toBe(1);
+    const fetched = await raw("POST", p.fetch_url);
+    expect(fetched.body["error-code"]).toBe("1");
+  });
+
+  it("Browse when the launch asks for it: LaunchData and launched say Browse; completion statements are refused", async () => {
+    const path = `/v1/learner/courses/${course.courseId}/modules/${course.placementId}/player`;
+    const browse = await api("POST", path, { token: racer.token, body: { sco: AU_ID, launch_mode: "Browse" } });
+    expectStatus(browse, 200);
+    const p = browse.body;
+    expect((await xapi("GET", launchDataPath(p), { auth: tenantCred.basic })).body.launchMode).toBe("Browse");
+    const launched = await xapi("GET", `/xapi/statements?${q({ verb: LAUNCHED, registration: p.registration })}`, {
+      auth: tenantCred.basic,
+    });
+    const mine = launched.body.statements.find((s: any) => s.context.extensions[SESSION_EXT] === p.session_id);
+    expect(mine.context.extensions[LAUNCHMODE_EXT]).toBe("Browse");
+    const auth = `Basic ${(await raw("POST", p.fetch_url)).body["auth-token"]}`;
+    expectStatus(await xapi("POST", "/xapi/statements", { auth, json: cmi5Say(p, INITIALIZED) }), 200);
+    const res = await xapi("POST", "/xapi/statements", {
+      auth,
+      json: cmi5Say(p, FAILED, { result: { success: false, duration: "PT1M" } }),
+    });
+    expect(res.status).toBe(403);
+    expect(res.body.detail).toMatch(/Browse mode/);
+    const bad = await api("POST", path, { token: racer.token, body: { sco: AU_ID, launch_mode: "Normal" } });
+    expect(bad.status).toBe(422);
   });
 });
 
-// ---- cmi5 with two AUs: waive, registrations (admin) -------------------------------------------------------------
+// ---- cmi5 with two blocks: waive, block and course satisfied, registrations (admin) -------------------------------
 
 const TWO_AU_COURSE = "https://example.com/courses/cmi5-two";
 const AU_A = `${TWO_AU_COURSE}/au/a`;
 const AU_B = `${TWO_AU_COURSE}/au/b`;
+const BLOCK_1 = `${TWO_AU_COURSE}/block/1`;
+const BLOCK_2 = `${TWO_AU_COURSE}/block/2`;
 const TWO_AUS = `<?xml version="1.0" encoding="utf-8"?>
 <courseStructure xmlns="https://w3id.org/xapi/profiles/cmi5/v1/CourseStructure.xsd">
   <course id="${TWO_AU_COURSE}"><title><langstring lang="en-US">Two AUs</langstring></title></course>
-  <block id="${TWO_AU_COURSE}/block/1">
-    <title><langstring lang="en-US">Block</langstring></title>
+  <block id="${BLOCK_1}">
+    <title><langstring lang="en-US">Block 1</langstring></title>
     <au id="${AU_A}" moveOn="Completed"><title><langstring lang="en-US">A</langstring></title><url>a.html</url></au>
+  </block>
+  <block id="${BLOCK_2}">
+    <title><langstring lang="en-US">Block 2</langstring></title>
     <au id="${AU_B}" moveOn="Passed"><title><langstring lang="en-US">B</langstring></title><url>b.html</url></au>
   </block>
 </courseStructure>`;
@@ -662,7 +896,10 @@ describe("cmi5 waive and the registrations of a package (admin)", () => {
     const cred = await lrsCredential(t);
     const waived = await api("POST", waivePath(), { token: t.key, body: { au_id: AU_B, reason: "Tested Out" } });
     expectStatus(waived, 200);
-    expect(waived.body.activities).toEqual([expect.objectContaining({ id: AU_B, waived: true, satisfied: false })]);
+    expect(waived.body.activities).toEqual([
+      expect.objectContaining({ id: AU_B, waived: true, satisfied: false }),
+      expect.objectContaining({ id: BLOCK_2, satisfied: true }),
+    ]);
     expect((await progressOf(t, course.placementId, learner.id))?.status).toBe("in_progress");
     const stored = await xapi(
       "GET",
@@ -677,22 +914,29 @@ describe("cmi5 waive and the registrations of a package (admin)", () => {
       409,
     );
 
+    // The waive is a session of its own: waived, then Block 2 (only B) satisfied, with that session id.
+    const satisfiedQuery = `/xapi/statements?${q({ verb: SATISFIED, registration: player.registration, ascending: true })}`;
+    const afterWaive = (await xapi("GET", satisfiedQuery, { auth: cred.basic })).body.statements;
+    expect(afterWaive.map((s: any) => s.object)).toEqual([
+      expect.objectContaining({ id: BLOCK_2, definition: { type: "https://w3id.org/xapi/cmi5/activitytype/block" } }),
+    ]);
+    const waiveSession = stored.body.statements[0].context.extensions[SESSION_EXT];
+    expect(waiveSession).toEqual(expect.any(String));
+    expect(afterWaive[0].context.extensions[SESSION_EXT]).toBe(waiveSession);
+
     const token = (await raw("POST", player.fetch_url)).body["auth-token"];
-    const completed = {
-      actor: player.actor,
-      verb: { id: COMPLETED },
-      object: { objectType: "Activity", id: AU_A },
-      result: { completion: true },
-      context: { registration: player.registration, extensions: { [SESSION_EXT]: player.session_id } },
-    };
-    expectStatus(await xapi("POST", "/xapi/statements", { auth: `Basic ${token}`, json: completed }), 200);
+    const auth = `Basic ${token}`;
+    expectStatus(await xapi("POST", "/xapi/statements", { auth, json: cmi5Say(player, INITIALIZED) }), 200);
+    const completed = cmi5Say(player, COMPLETED, { result: { completion: true, duration: "PT1M" } });
+    expectStatus(await xapi("POST", "/xapi/statements", { auth, json: completed }), 200);
     expect((await progressOf(t, course.placementId, learner.id))?.status).toBe("completed");
-    const satisfied = await xapi(
-      "GET",
-      `/xapi/statements?${q({ verb: SATISFIED, registration: player.registration })}`,
-      { auth: cred.basic },
-    );
-    expect(satisfied.body.statements.map((s: any) => s.object.id).sort()).toEqual([AU_A, TWO_AU_COURSE].sort());
+    // Block 1 and the course, once each, in the AU's session; block 2 is not written again.
+    const satisfied = (await xapi("GET", satisfiedQuery, { auth: cred.basic })).body.statements;
+    expect(satisfied.map((s: any) => s.object.id)).toEqual([BLOCK_2, BLOCK_1, TWO_AU_COURSE]);
+    expect(satisfied.slice(1).map((s: any) => s.context.extensions[SESSION_EXT])).toEqual([
+      player.session_id,
+      player.session_id,
+    ]);
     const after = await api("GET", `/v1/admin/packages/${pkgId}/registrations/${player.registration}`, {
       token: t.key,
     });

@@ -294,15 +294,21 @@ export function parseCmi5(source: string): ParsedManifest {
       launch_method: launchMethod,
       launch_parameters: textOf(child(au, "launchParameters")) || null,
       activity_type: attr(au, "activityType") ?? null,
+      entitlement_key: textOf(child(au, "entitlementKey")) || null,
     });
   }
   if (aus.length === 0) fail("cmi5.xml has no <au>: nothing to launch.");
+  const blocks = descendants(root, "block").map((block) => ({
+    id: attr(block, "id") as string,
+    title: langstring(child(block, "title")) || (attr(block, "id") as string),
+    au_ids: descendants(block, "au").map((au) => attr(au, "id") as string),
+  }));
   return {
     standard: "cmi5",
     standardVersion: "1.0",
     title: langstring(child(course, "title")) || (courseId as string),
     launchPath: aus[0].url,
-    structure: { course_id: courseId as string, aus },
+    structure: { course_id: courseId as string, aus, blocks },
     referencedFiles: aus.filter((a) => !isUrl(a.url)).map((a) => filePart(a.url)),
   };
 }

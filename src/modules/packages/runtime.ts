@@ -171,7 +171,13 @@ export function sessionView(s: ScormSessionRow) {
  * cmi5 the registration and the launch URL with their launch parameters (xapi-launch.ts). `null` when the module
  * has no ready package (no package yet, still processing, failed).
  */
-export async function openPlayer(ctx: LearnerCtx, launch: LaunchInfo, baseUrl: string, scoIdentifier?: string) {
+export async function openPlayer(
+  ctx: LearnerCtx,
+  launch: LaunchInfo,
+  baseUrl: string,
+  scoIdentifier?: string,
+  launchMode?: "Browse" | "Review",
+) {
   if (launch.module.type !== "scorm") return null;
   const packageId = launch.module.settings.package_id;
   if (typeof packageId !== "number") return null;
@@ -235,6 +241,7 @@ export async function openPlayer(ctx: LearnerCtx, launch: LaunchInfo, baseUrl: s
       current,
       registrationRows[0],
       scoIdentifier,
+      launchMode,
     );
   }
   if (!pkg || !current || (current.standard !== "scorm12" && current.standard !== "scorm2004")) return null;

@@ -67,7 +67,11 @@ export interface PackageStructure {
     launch_method: string;
     launch_parameters: string | null;
     activity_type: string | null;
+    /** cmi5 13.1.4 entitlementKey (goes to LMS.LaunchData as entitlementKey.courseStructure) */
+    entitlement_key?: string | null;
   }[];
+  /** cmi5: the blocks (nested ones too), each with the ids of every AU inside it, for their "satisfied". */
+  blocks?: { id: string; title: string; au_ids: string[] }[];
 }
 
 export const packageVersions = sqliteTable(

@@ -24,10 +24,11 @@ import { nowIso } from "../../platform/time";
 import { completeModuleByRule, recordGradedResult } from "../progress/service";
 import { findUser } from "../users/service";
 import { writeDocument } from "../xapi/documents";
-import { signLaunchCredential } from "../xapi/launch-credentials";
+import { LAUNCH_CREDENTIAL_TTL_SECONDS, signLaunchCredential } from "../xapi/launch-credentials";
 import type { LrsContext } from "../xapi/lrs";
 import { storeStatements, usToIso } from "../xapi/statements";
 import { actorKey, isJson } from "../xapi/validate";
+import { CMI5, isCmi5Defined, VERBS } from "./cmi5-rules";
 import {
   type ActivityResult,
   type Cmi5SessionRow,
@@ -41,36 +42,16 @@ import type { PackageRow, PackageStructure, PackageVersionRow } from "./tables";
 type Json = Record<string, unknown>;
 type LearnerCtx = TenantContext<LearnerPrincipal>;
 type Au = NonNullable<PackageStructure["aus"]>[number];
+type Block = NonNullable<PackageStructure["blocks"]>[number];
 
-export const VERBS = {
-  completed: "http://adlnet.gov/expapi/verbs/completed",
-  passed: "http://adlnet.gov/expapi/verbs/passed",
-  failed: "http://adlnet.gov/expapi/verbs/failed",
-  launched: "http://adlnet.gov/expapi/verbs/launched",
-  terminated: "http://adlnet.gov/expapi/verbs/terminated",
-  satisfied: "https://w3id.org/xapi/adl/verbs/satisfied",
-  abandoned: "https://w3id.org/xapi/adl/verbs/abandoned",
-  waived: "https://w3id.org/xapi/adl/verbs/waived",
-} as const;
 const VERB_NAMES: Record<string, string> = {
   [VERBS.launched]: "launched",
   [VERBS.satisfied]: "satisfied",
   [VERBS.abandoned]: "abandoned",
   [VERBS.waived]: "waived",
 };
-export const CMI5 = {
-  category: "https://w3id.org/xapi/cmi5/context/categories/cmi5",
-  moveOnCategory: "https://w3id.org/xapi/cmi5/context/categories/moveon",
-  sessionId: "https://w3id.org/xapi/cmi5/context/extensions/sessionid",
-  launchMode: "https://w3id.org/xapi/cmi5/context/extensions/launchmode",
-  launchUrl: "https://w3id.org/xapi/cmi5/context/extensions/launchurl",
-  moveOn: "https://w3id.org/xapi/cmi5/context/extensions/moveon",
-  launchParameters: "https://w3id.org/xapi/cmi5/context/extensions/launchparameters",
-  masteryScore: "https://w3id.org/xapi/cmi5/context/extensions/masteryscore",
-  courseType: "https://w3id.org/xapi/cmi5/activitytype/course",
-  reason: "https://w3id.org/xapi/cmi5/result/extensions/reason",
-  auType: "https://w3id.org/xapi/cmi5/activitytype/au",
-} as const;
+
+export { CMI5, VERBS };
 export const LAUNCH_DATA_ID = "LMS.LaunchData";
 
 export interface PackageLaunchInfo {
@@ -192,6 +173,7 @@ export async function openPackageLaunch(
   version: PackageVersionRow,
   existing: PackageRegistrationRow | undefined,
   auId?: string,
+  requestedMode?: "Browse" | "Review",
 ) {
   const standard = version.standard as "xapi" | "cmi5";
   let au: Au | undefined;
@@ -273,9 +255,20 @@ export async function openPackageLaunch(
         )
         .returning()
     : [];
+  // launchMode (cmi5 10): Review once the AU met its moveOn (or was waived), Normal before; Browse or Review when
+  // the launch asks for it.
+  const launchMode = requestedMode ?? (auDone(theAu, reg.results[theAu.id]) ? "Review" : "Normal");
   const [session] = await ctx.db
     .insert(cmi5Sessions)
-    .values({ tenantId: ctx.tenantId, registrationId: reg.id, auId: theAu.id, sessionId, createdAt: now })
+    .values({
+      tenantId: ctx.tenantId,
+      registrationId: reg.id,
+      auId: theAu.id,
+      sessionId,
+      launchMode,
+      expiresAt: new Date(Date.parse(now) + LAUNCH_CREDENTIAL_TTL_SECONDS * 1000).toISOString(),
+      createdAt: now,
+    })
     .returning();
   const fetchToken = await signFetchToken(ctx.env.JWT_SECRET, { tid: ctx.tenantId, cs: session.id });
   const fetchUrl = `${baseUrl}/cmi5/fetch/${fetchToken}`;
@@ -286,12 +279,13 @@ export async function openPackageLaunch(
       contextActivities: { grouping: [{ objectType: "Activity", id: theAu.id }] },
       extensions: { [CMI5.sessionId]: sessionId },
     },
-    launchMode: "Normal",
+    launchMode,
     launchMethod: theAu.launch_method,
     moveOn: theAu.move_on,
     returnURL: returnUrl,
     ...(theAu.mastery_score !== null ? { masteryScore: theAu.mastery_score } : {}),
     ...(theAu.launch_parameters ? { launchParameters: theAu.launch_parameters } : {}),
+    ...(theAu.entitlement_key ? { entitlementKey: { courseStructure: theAu.entitlement_key } } : {}),
   };
   await writeDocument(
     lrs,
@@ -310,22 +304,13 @@ export async function openPackageLaunch(
     activityId: theAu.id,
   });
   const auById = new Map((version.structure?.aus ?? []).map((a) => [a.id, a]));
-  const abandonStatements = abandoned.map((old) => ({
-    ...lmsStatement(
-      reg,
-      VERBS.abandoned,
-      auById.has(old.auId) ? auActivity(auById.get(old.auId) as Au) : { objectType: "Activity", id: old.auId },
-      old.sessionId,
-      version.structure?.course_id,
-    ),
-    result: { duration: `PT${Math.max(0, Math.round((Date.parse(now) - Date.parse(old.createdAt)) / 1000))}S` },
-  }));
+  const abandonStatements = abandoned.map((old) => abandonedStatement(reg, old, auById, version.structure?.course_id));
   await storeStatements(
     lrs,
     [
       ...abandonStatements,
       lmsStatement(reg, VERBS.launched, auActivity(theAu), sessionId, version.structure?.course_id, {
-        [CMI5.launchMode]: "Normal",
+        [CMI5.launchMode]: launchMode,
         [CMI5.launchUrl]: launchUrl.split("?")[0],
         [CMI5.moveOn]: theAu.move_on,
         ...(theAu.launch_parameters ? { [CMI5.launchParameters]: theAu.launch_parameters } : {}),
@@ -347,6 +332,37 @@ export async function openPackageLaunch(
       move_on: a.move_on,
       satisfied: !!reg.results[a.id]?.satisfied,
     })),
+  };
+}
+
+/** Has the AU met its moveOn (satisfied, waived; NotApplicable: once it reported completed or passed)? */
+function auDone(au: Au, r: ActivityResult | undefined): boolean {
+  if (!r) return false;
+  if (r.satisfied || r.waived) return true;
+  return au.move_on === "NotApplicable" ? r.completed || r.success === true : moveOnMet(au.move_on, r);
+}
+
+/**
+ * The LMS "abandoned" statement of a session the AU never terminated (cmi5 9.3.6); its duration runs from the
+ * launch to the AU's last statement of the session (9.5.4.2).
+ */
+function abandonedStatement(
+  reg: PackageRegistrationRow,
+  old: Cmi5SessionRow,
+  auById: Map<string, Au>,
+  courseId: string | undefined,
+): Json {
+  const end = Date.parse(old.lastStatementAt ?? old.createdAt);
+  const seconds = Math.max(0, Math.round((end - Date.parse(old.createdAt)) / 1000));
+  return {
+    ...lmsStatement(
+      reg,
+      VERBS.abandoned,
+      auById.has(old.auId) ? auActivity(auById.get(old.auId) as Au) : { objectType: "Activity", id: old.auId },
+      old.sessionId,
+      courseId,
+    ),
+    result: { duration: `PT${seconds}S` },
   };
 }
 
@@ -425,19 +441,27 @@ export async function fetchAuthToken(
     return { status: 401, body: fetchError("2", "The fetch URL is invalid or has expired.") };
   }
   const now = nowIso();
+  // The auth-token lives as long as the session can: the session expires with it (the abandon sweep's clock).
   const [session] = await db
     .update(cmi5Sessions)
-    .set({ fetchedAt: now })
+    .set({
+      fetchedAt: now,
+      expiresAt: new Date(Date.parse(now) + LAUNCH_CREDENTIAL_TTL_SECONDS * 1000).toISOString(),
+      seq: sql`${cmi5Sessions.seq} + 1`,
+    })
     .where(
       and(
         eq(cmi5Sessions.tenantId, claims.tid),
         eq(cmi5Sessions.id, claims.cs),
-        sql`${cmi5Sessions.fetchedAt} IS NULL`,
+        sql`${cmi5Sessions.fetchedAt} IS NULL AND ${cmi5Sessions.terminatedAt} IS NULL AND ${cmi5Sessions.abandonedAt} IS NULL`,
       ),
     )
     .returning();
   if (!session) {
-    return { status: 400, body: fetchError("1", "This fetch URL was already used; launch the AU again.") };
+    return {
+      status: 400,
+      body: fetchError("1", "This fetch URL was already used or its session ended; launch the AU again."),
+    };
   }
   const [reg] = await db
     .select()
@@ -614,10 +638,12 @@ async function applyToRegistration(
   waive?: { auId: string; reason: string },
 ) {
   let aus: Au[] = [];
+  let blocks: Block[] = [];
   let courseActivity: string | undefined;
   if (first.standard === "cmi5") {
     const structure = await structureOf(ctx, first);
     aus = structure?.aus ?? [];
+    blocks = structure?.blocks ?? [];
     courseActivity = structure?.course_id;
   }
   const targets = first.standard === "xapi" ? new Set([first.activityId]) : new Set(aus.map((a) => a.id));
@@ -627,6 +653,8 @@ async function applyToRegistration(
   for (const s of statements) {
     const object = s.object as Json;
     if ((object.objectType ?? "Activity") !== "Activity" || !targets.has(String(object.id))) continue;
+    // cmi5: only cmi5 defined statements count ("cmi5 allowed" ones are outside the completion rules, 7.1.3).
+    if (first.standard === "cmi5" && !isCmi5Defined(s)) continue;
     counted.push(s);
     const ext = isJson(s.context) && isJson(s.context.extensions) ? s.context.extensions : {};
     if (typeof ext[CMI5.sessionId] === "string") {
@@ -652,7 +680,7 @@ async function applyToRegistration(
 
   let reg = first;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const plan = planFor(reg, counted, aus, courseActivity, lastSession, waive);
+    const plan = planFor(reg, counted, aus, blocks, courseActivity, lastSession, waive);
     const [claimed] = await ctx.db
       .update(packageRegistrations)
       .set({
@@ -696,11 +724,14 @@ function planFor(
   reg: PackageRegistrationRow,
   statements: Json[],
   aus: Au[],
+  blocks: Block[],
   courseActivity: string | undefined,
   lastSession: string | null,
   waive?: { auId: string; reason: string },
 ) {
   const results: Record<string, ActivityResult> = { ...reg.results };
+  // A waive is a session of its own (cmi5 9.3.7): the waived statement and the satisfied ones it triggers.
+  const session = waive ? crypto.randomUUID() : lastSession;
   for (const s of statements) {
     const id = String((s.object as Json).id);
     results[id] = merge(results[id], s);
@@ -711,7 +742,7 @@ function planFor(
     const au = aus.find((a) => a.id === waive.auId) as Au;
     results[au.id] = { ...(results[au.id] ?? { completed: false, success: null, scaled: null }), waived: true };
     lmsStatements.push({
-      ...lmsStatement(reg, VERBS.waived, auActivity(au), null, courseActivity, {}, [
+      ...lmsStatement(reg, VERBS.waived, auActivity(au), session, courseActivity, {}, [
         CMI5.category,
         CMI5.moveOnCategory,
       ]),
@@ -721,15 +752,26 @@ function planFor(
   let satisfiedAt = reg.satisfiedAt;
   let outcome: ModuleOutcome | null;
   if (reg.standard === "cmi5") {
+    // An AU meeting its moveOn is remembered (the next launch picks another AU, or Review); "satisfied" statements
+    // are about blocks and the course only (cmi5 9.3.9, 9.4), each written once per registration.
     for (const au of aus) {
       const r = results[au.id];
       if (au.move_on === "NotApplicable" || !r || r.satisfied || r.waived || !moveOnMet(au.move_on, r)) continue;
       results[au.id] = { ...r, satisfied: true };
+    }
+    for (const block of blocks) {
+      if (block.au_ids.length === 0 || results[block.id]?.satisfied) continue;
+      const inBlock = aus.filter((a) => block.au_ids.includes(a.id));
+      if (inBlock.length === 0 || !inBlock.every((a) => moveOnMet(a.move_on, results[a.id]))) continue;
+      results[block.id] = { completed: false, success: null, scaled: null, satisfied: true };
       lmsStatements.push(
-        lmsStatement(reg, VERBS.satisfied, auActivity(au), lastSession, courseActivity, {}, [
-          CMI5.category,
-          CMI5.moveOnCategory,
-        ]),
+        lmsStatement(
+          reg,
+          VERBS.satisfied,
+          { objectType: "Activity", id: block.id, definition: { type: CMI5.blockType } },
+          session,
+          courseActivity,
+        ),
       );
     }
     if (!satisfiedAt && aus.length > 0 && aus.every((a) => moveOnMet(a.move_on, results[a.id]))) {
@@ -740,10 +782,8 @@ function planFor(
           reg,
           VERBS.satisfied,
           { objectType: "Activity", id: course, definition: { type: CMI5.courseType } },
-          lastSession,
+          session,
           course,
-          {},
-          [CMI5.category, CMI5.moveOnCategory],
         ),
       );
     }
@@ -925,3 +965,56 @@ export async function waiveAu(
 }
 
 export type { Cmi5SessionRow };
+
+// ---- the abandon sweep (scheduled) ------------------------------------------------------------------------------------
+
+/**
+ * The Worker's scheduled handler: cmi5 sessions past their expiry (their fetch URL or auth-token can no longer
+ * send anything) that neither terminated nor were abandoned by a later launch are abandoned now, with the LMS
+ * "abandoned" statement (cmi5 9.3.6), at most `limit` per run, oldest first. Each session is claimed by
+ * compare-and-set (its `seq`), so a statement request or a launch racing the sweep wins or loses cleanly.
+ */
+export async function abandonExpiredSessions(env: Env, db: Db, limit = 100, now = nowIso()) {
+  const rows = await db.all<Record<string, unknown>>(
+    sql`SELECT s.id AS s_id, s.seq AS s_seq, s.session_id AS s_session_id, s.au_id AS s_au_id,
+          s.created_at AS s_created_at, s.last_statement_at AS s_last_statement_at, r.*, v.structure AS v_structure
+        FROM cmi5_sessions s
+        JOIN package_registrations r ON r.tenant_id = s.tenant_id AND r.id = s.registration_id
+        LEFT JOIN package_versions v ON v.tenant_id = r.tenant_id AND v.package_id = r.package_id AND v.version = r.package_version
+        WHERE s.expires_at < ${now} AND s.terminated_at IS NULL AND s.abandoned_at IS NULL
+        ORDER BY s.expires_at LIMIT ${limit}`,
+  );
+  let abandoned = 0;
+  for (const raw of rows) {
+    const reg = rowOf(raw);
+    const [claimed] = await db
+      .update(cmi5Sessions)
+      .set({ abandonedAt: now, seq: sql`${cmi5Sessions.seq} + 1` })
+      .where(
+        and(
+          eq(cmi5Sessions.tenantId, reg.tenantId),
+          eq(cmi5Sessions.id, raw.s_id as number),
+          eq(cmi5Sessions.seq, raw.s_seq as number),
+          sql`${cmi5Sessions.terminatedAt} IS NULL AND ${cmi5Sessions.abandonedAt} IS NULL`,
+        ),
+      )
+      .returning();
+    if (!claimed) continue;
+    const structure = raw.v_structure ? (JSON.parse(raw.v_structure as string) as PackageStructure) : null;
+    const auById = new Map((structure?.aus ?? []).map((a) => [a.id, a]));
+    const homePage = String((reg.actor.account as Json | undefined)?.homePage ?? "");
+    const lrs = lmsLrsContext(reg.tenantId, db, env, homePage, () => {});
+    try {
+      await storeStatements(lrs, [abandonedStatement(reg, claimed, auById, structure?.course_id)], []);
+      abandoned++;
+    } catch (err) {
+      // Not recorded: the session stays open for the next run.
+      await db
+        .update(cmi5Sessions)
+        .set({ abandonedAt: null })
+        .where(and(eq(cmi5Sessions.tenantId, reg.tenantId), eq(cmi5Sessions.id, claimed.id)));
+      throw err;
+    }
+  }
+  return abandoned;
+}

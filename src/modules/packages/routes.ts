@@ -468,6 +468,7 @@ packagesRouter.openapi(
       },
       baseUrl(c),
       c.req.valid("json").sco,
+      c.req.valid("json").launch_mode,
     );
     if (!player) throw ApiError.conflict("This module has no ready package to play.");
     return c.json(player, 200);

@@ -217,6 +217,10 @@ export const PlayerLaunchInput = z
     sco: z.string().min(1).max(500).optional().openapi({
       description: "The SCO (or cmi5 AU id) to play (default: where the learner was / the first AU not satisfied)",
     }),
+    launch_mode: z.enum(["Browse", "Review"]).optional().openapi({
+      description:
+        "cmi5: launch the AU in this launchMode (nothing completion-related is recorded). Default: Review when the AU is already satisfied or waived, Normal otherwise",
+    }),
   })
   .openapi("ScormPlayerLaunchInput");
 

@@ -3,12 +3,20 @@
  * library API, usages and guarded delete, signed downloads with Range / If-None-Match, learners' signed URLs.
  * Everything runs on the real local R2 and D1 through the Worker's fetch handler.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { signedMediaPath } from "../src/modules/media/signing";
 import { type ApiResponse, api, expectProblem, expectStatus, platformToken } from "./helpers/api";
-import { createTenant, keyWithout, lastEvent, learnerSession, type TestTenant, unique } from "./helpers/factories";
+import {
+  createTenant,
+  keyWithout,
+  lastEvent,
+  learnerSession,
+  staffSession,
+  type TestTenant,
+  unique,
+} from "./helpers/factories";
 
 const MiB = 1024 * 1024;
 
@@ -755,5 +763,146 @@ describe("learner media URLs", () => {
     expectProblem(await api("POST", path(withFile), { token: t.key }), 403); // an admin credential: wrong surface
     const otherAcademyLearner = await learnerSession(b);
     expectProblem(await api("POST", path(withFile), { token: otherAcademyLearner.token }), 404);
+  });
+});
+
+// ---- expired multipart uploads -----------------------------------------------------------------------------------------
+
+/** One run of the Worker's scheduled handler (every sweep of it, this one included), waited for. */
+async function scheduledRun() {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+/** Moves an upload (and its reservation) into the past, as 7 days of waiting would. */
+async function expire(uploadId: number, mediaId: number) {
+  const past = new Date(Date.now() - 60_000).toISOString();
+  await env.DB.batch([
+    env.DB.prepare("UPDATE media_uploads SET expires_at = ? WHERE id = ?").bind(past, uploadId),
+    env.DB.prepare("UPDATE media SET expires_at = ? WHERE id = ? AND status = 'uploading'").bind(past, mediaId),
+  ]);
+}
+
+const countOf = async (query: string, ...bind: unknown[]) =>
+  (
+    await env.DB.prepare(query)
+      .bind(...bind)
+      .first<{ n: number }>()
+  )?.n;
+
+describe("expired multipart uploads (scheduled sweep)", () => {
+  it("aborts the R2 upload, deletes the rows and gives the reservation back; live and completed files stay", async () => {
+    const t = await createTenant();
+    await setLimits(t, { quota_bytes: 20 * MiB, max_file_bytes: 30 * MiB });
+    const stale = await createUpload(t, { name: "stale.mp4", content_type: "video/mp4", size: 15 * MiB });
+    expectStatus(await putPart(t, stale.upload_id, 1, streamOf(0, stale.part_size)), 200);
+    const live = await createUpload(t, { name: "live.mp4", content_type: "video/mp4", size: 2 * MiB });
+    const done = await uploadInParts(t, 3 * MiB);
+    // 15 + 2 reserved, 3 stored: a 10 MiB upload does not fit.
+    expect((await api("GET", "/v1/admin/media/usage", { token: t.key })).body).toMatchObject({
+      used_bytes: 3 * MiB,
+      reserved_bytes: 17 * MiB,
+    });
+    expectProblem(
+      await api("POST", "/v1/admin/media/uploads", {
+        token: t.key,
+        body: { name: "big.mp4", content_type: "video/mp4", size: 10 * MiB },
+      }),
+      409,
+    );
+    const [{ r2_key: key, r2_upload_id: r2UploadId }] = (
+      await env.DB.prepare(
+        "SELECT m.r2_key, u.r2_upload_id FROM media_uploads u JOIN media m ON m.id = u.media_id WHERE u.id = ?",
+      )
+        .bind(stale.upload_id)
+        .all<{ r2_key: string; r2_upload_id: string }>()
+    ).results;
+    await expire(stale.upload_id, stale.media_id);
+    await expire(done.upload.upload_id, done.file.id);
+
+    await scheduledRun();
+
+    // The stale upload: rows gone (file, upload, parts), 404 to the API, R2's multipart upload aborted.
+    expect(await countOf("SELECT count(*) AS n FROM media WHERE id = ?", stale.media_id)).toBe(0);
+    expect(await countOf("SELECT count(*) AS n FROM media_uploads WHERE id = ?", stale.upload_id)).toBe(0);
+    expect(await countOf("SELECT count(*) AS n FROM media_upload_parts WHERE upload_id = ?", stale.upload_id)).toBe(0);
+    expectProblem(await api("GET", `/v1/admin/media/uploads/${stale.upload_id}`, { token: t.key }), 404);
+    await expect(env.MEDIA.resumeMultipartUpload(key, r2UploadId).uploadPart(2, new Uint8Array(10))).rejects.toThrow();
+    expect((await env.MEDIA.list({ prefix: `t/${t.id}/media/${stale.media_id}/` })).objects).toHaveLength(0);
+    // The live upload is untouched; the completed file stays (only its finished upload row went).
+    expectStatus(await api("GET", `/v1/admin/media/uploads/${live.upload_id}`, { token: t.key }), 200);
+    expect(await countOf("SELECT count(*) AS n FROM media_uploads WHERE id = ?", done.upload.upload_id)).toBe(0);
+    const file = await api("GET", `/v1/admin/media/${done.file.id}`, { token: t.key });
+    expect(file.body).toMatchObject({ id: done.file.id, size: 3 * MiB });
+    const tail = await get(await signedUrl(t, done.file.id), { range: "bytes=-10" });
+    expect(tail.bytes).toEqual(bytesAt(3 * MiB - 10, 10));
+    // The quota has the stale upload's 15 MiB back: the 10 MiB upload fits now.
+    expect((await api("GET", "/v1/admin/media/usage", { token: t.key })).body).toMatchObject({
+      used_bytes: 3 * MiB,
+      reserved_bytes: 2 * MiB,
+    });
+    await createUpload(t, { name: "big.mp4", content_type: "video/mp4", size: 10 * MiB });
+    // A second run finds nothing more of this academy to do.
+    await scheduledRun();
+    expectStatus(await api("GET", `/v1/admin/media/uploads/${live.upload_id}`, { token: t.key }), 200);
+    expect(await countOf("SELECT count(*) AS n FROM media WHERE tenant_id = ?", t.id)).toBe(3);
+  });
+});
+
+// ---- discussion attachments ------------------------------------------------------------------------------------------
+
+describe("discussion attachments make a file used", () => {
+  it("refuses to delete a file a discussion post attaches (409 naming the post) unless forced; a deleted post no longer counts", async () => {
+    const t = await createTenant();
+    const course = await api("POST", "/v1/admin/courses", { token: t.key, body: { name: unique("Course") } });
+    expectStatus(course, 201);
+    const thread = await api("POST", "/v1/admin/discussions", {
+      token: t.key,
+      body: { course_id: course.body.id, title: "Show and tell" },
+    });
+    expectStatus(thread, 201);
+    const shared = await uploadPng(t, "shared.png", 1000);
+    const other = await uploadPng(t, "other.png", 1000);
+    const staff = await staffSession(t, "admin");
+    const postWith = async (ids: number[]) => {
+      const res = await api("POST", `/v1/admin/discussions/${thread.body.id}/posts`, {
+        token: staff.token,
+        body: { body: "See attached", attachment_media_ids: ids },
+      });
+      expectStatus(res, 201);
+      return res.body.id as number;
+    };
+    const first = await postWith([shared.id]);
+    const second = await postWith([shared.id, other.id]);
+
+    const usages = await api("GET", `/v1/admin/media/${shared.id}/usages`, { token: t.key });
+    expectStatus(usages, 200);
+    expect(usages.body.data).toEqual([
+      { type: "discussion_post", id: first, name: "Show and tell" },
+      { type: "discussion_post", id: second, name: "Show and tell" },
+    ]);
+    const refused = expectProblem(await api("DELETE", `/v1/admin/media/${other.id}`, { token: t.key }), 409);
+    expect(refused.used_by).toEqual([{ type: "discussion_post", id: second, name: "Show and tell" }]);
+    // Another academy cannot see or delete it.
+    expectProblem(await api("GET", `/v1/admin/media/${shared.id}/usages`, { token: b.key }), 404);
+
+    // Attachments never count toward the quota twice: each file's bytes once, however many posts show it.
+    expect((await api("GET", "/v1/admin/media/usage", { token: t.key })).body).toMatchObject({
+      used_bytes: 2000,
+      file_count: 2,
+    });
+
+    // A deleted post's attachments are gone with its body: the file is free of it.
+    expectStatus(await api("DELETE", `/v1/admin/discussions/${thread.body.id}/posts/${second}`, { token: t.key }), 204);
+    expectStatus(await api("DELETE", `/v1/admin/media/${other.id}`, { token: t.key }), 204);
+    // Forced: deleted even though a post still attaches it; the event names the post.
+    expectStatus(await api("DELETE", `/v1/admin/media/${shared.id}?force=true`, { token: t.key }), 204);
+    expect(await lastEvent(t.id, "media.deleted")).toMatchObject({
+      id: shared.id,
+      forced: true,
+      used_by: [{ type: "discussion_post", id: first }],
+    });
+    expect((await api("GET", "/v1/admin/media/usage", { token: t.key })).body).toMatchObject({ used_bytes: 0 });
   });
 });

@@ -256,7 +256,7 @@ mediaRouter.openapi(
     tags,
     summary: "Abort a multipart upload",
     description:
-      "Drops the parts sent so far (R2 multipart abort) and releases the reserved quota. A completed upload cannot be aborted (409): delete the file instead.",
+      "Drops the parts sent so far (R2 multipart abort) and releases the reserved quota. A completed upload cannot be aborted (409): delete the file instead. An upload neither completed nor aborted within 7 days stops reserving quota and is aborted by Lectern (its parts, row and R2 multipart upload go).",
     ...adminAccess("media:write"),
     request: { params: UploadIdParam },
     responses: { 204: { description: "Aborted" }, ...errorResponses(401, 403, 404, 409) },
@@ -308,7 +308,7 @@ mediaRouter.openapi(
     tags,
     summary: "What uses a file",
     description:
-      "Modules whose settings point at the file (`media_id`), certificate templates with it as background, and questions of the bank that show it (at most 100 of each).",
+      "Modules whose settings point at the file (`media_id`), certificate templates with it as background, questions of the bank that show it, and discussion posts that attach it (not deleted ones; `name` is the thread's title); at most 100 of each.",
     ...adminAccess("media:read"),
     request: { params: IdParam },
     responses: { 200: jsonResponse(MediaUsageList, "The users of the file"), ...errorResponses(401, 403, 404) },
@@ -324,7 +324,7 @@ mediaRouter.openapi(
     tags,
     summary: "Delete a file",
     description:
-      "Deletes the file and its bytes. A file used by a module, a certificate template or a question is a 409 naming them in `used_by`, unless `force=true` (the modules then point at a missing file: their players answer 404 for it). Emits `media.deleted`.",
+      "Deletes the file and its bytes. A file used by a module, a certificate template, a question or a discussion post (an attachment) is a 409 naming them in `used_by`, unless `force=true` (the modules then point at a missing file: their players answer 404 for it). Emits `media.deleted`.",
     ...adminAccess("media:write"),
     request: { params: IdParam, query: DeleteQuery },
     responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404, 409) },

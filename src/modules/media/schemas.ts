@@ -134,17 +134,18 @@ export const MediaUpdate = z
   .openapi("MediaUpdate");
 
 export const DeleteQuery = z.object({
-  force: z
-    .enum(["true", "false"])
-    .optional()
-    .openapi({ description: "Delete even when modules or certificate templates use the file" }),
+  force: z.enum(["true", "false"]).optional().openapi({
+    description: "Delete even when modules, certificate templates, questions or discussion posts use the file",
+  }),
 });
 
 export const MediaUsageList = z
   .object({
     data: z.array(
       z.object({
-        type: z.enum(["module", "certificate_template", "question"]),
+        type: z.enum(["module", "certificate_template", "question", "discussion_post"]).openapi({
+          description: "discussion_post: a post whose attachments show the file (`name` is its thread's title)",
+        }),
         id: z.number().int(),
         name: z.string(),
       }),

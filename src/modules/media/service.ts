@@ -1,6 +1,7 @@
-import { and, eq, gt, inArray, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, lt, or, type SQL, sql } from "drizzle-orm";
 import type { AdminPrincipal, LearnerPrincipal, TenantContext } from "../../platform/auth";
 import { batchableRaw } from "../../platform/db";
+import type { Db, Env } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
 import { outboxInsert } from "../../platform/events";
 import { contains, type ListParams, orderBy, paginate } from "../../platform/pagination";
@@ -632,6 +633,57 @@ export async function abortUpload(ctx: AdminCtx, uploadId: number) {
     .where(and(eq(media.tenantId, ctx.tenantId), eq(media.id, file.id), eq(media.status, "uploading")));
 }
 
+/**
+ * The scheduled sweep (every minute, at most `limit` uploads a run, oldest expiry first, across academies through
+ * the expiry index): a multipart upload past its `expires_at` that was never completed nor aborted has its R2
+ * multipart upload aborted and its reserved file row deleted (the upload and its parts cascade), so the
+ * reservation is given back for good and no row is left behind. A completed upload's row only goes (its file
+ * stays). Nothing of it was ever listed, so no event. An R2 abort that fails is logged and the rows still go: R2
+ * itself drops incomplete multipart uploads after 7 days.
+ */
+export async function sweepExpiredUploads(env: Env, db: Db, limit = 100, now = nowIso()) {
+  const rows = await db
+    .select({
+      uploadId: mediaUploads.id,
+      tenantId: mediaUploads.tenantId,
+      r2UploadId: mediaUploads.r2UploadId,
+      mediaId: media.id,
+      r2Key: media.r2Key,
+      status: media.status,
+    })
+    .from(mediaUploads)
+    .innerJoin(media, and(eq(media.tenantId, mediaUploads.tenantId), eq(media.id, mediaUploads.mediaId)))
+    .where(lt(mediaUploads.expiresAt, now))
+    .orderBy(asc(mediaUploads.expiresAt))
+    .limit(limit);
+  let aborted = 0;
+  let dropped = 0;
+  for (const row of rows) {
+    if (row.status === "ready") {
+      await db
+        .delete(mediaUploads)
+        .where(and(eq(mediaUploads.tenantId, row.tenantId), eq(mediaUploads.id, row.uploadId)));
+      dropped++;
+      continue;
+    }
+    if (row.r2Key) {
+      try {
+        await env.MEDIA.resumeMultipartUpload(row.r2Key, row.r2UploadId).abort();
+      } catch (err) {
+        console.error(
+          JSON.stringify({ level: "warn", message: "expired media upload: R2 abort failed", error: String(err) }),
+        );
+      }
+    }
+    // Only while still uploading: an expired upload cannot be completed (the API answers 404 past expires_at).
+    await db
+      .delete(media)
+      .where(and(eq(media.tenantId, row.tenantId), eq(media.id, row.mediaId), eq(media.status, "uploading")));
+    aborted++;
+  }
+  return { aborted, dropped };
+}
+
 // ---- library ---------------------------------------------------------------------------------------------------
 
 export async function findMedia(ctx: TenantContext, id: number): Promise<MediaRow> {
@@ -708,7 +760,7 @@ export async function updateMedia(ctx: AdminCtx, id: number, input: MediaUpdate)
 // ---- usages and delete -------------------------------------------------------------------------------------------
 
 export interface MediaUsage {
-  type: "module" | "certificate_template" | "question";
+  type: "module" | "certificate_template" | "question" | "discussion_post";
   id: number;
   name: string;
 }
@@ -716,11 +768,13 @@ export interface MediaUsage {
 /**
  * What uses a file: modules whose settings name it (any key `media_id` or `*_media_id`, or an array
  * `*_media_ids`, at any depth: the convention every module type follows), certificate templates whose
- * background it is, and questions of the bank that show it (`media_ids`). Read-only SQL over those modules' tables by name (this module imports none of their code);
- * both statements are tenant-scoped through their tenant-led indexes.
+ * background it is, questions of the bank that show it (`media_ids`) and discussion posts that attach it
+ * (`attachment_media_ids`, deleted posts excepted). Read-only SQL over those modules' tables by name (this module
+ * imports none of their code); every statement is tenant-scoped through a tenant-led index. Usage never counts
+ * toward the quota: a file's bytes count once (its row), however many things use it.
  */
 export async function usagesOf(ctx: TenantContext, id: number): Promise<MediaUsage[]> {
-  const [modules, templates, questions] = await Promise.all([
+  const [modules, templates, questions, posts] = await Promise.all([
     ctx.db.all<{ id: number; name: string }>(sql`
       SELECT m.id, m.name FROM modules m
       WHERE m.tenant_id = ${ctx.tenantId}
@@ -737,6 +791,13 @@ export async function usagesOf(ctx: TenantContext, id: number): Promise<MediaUsa
       SELECT q.id, q.title AS name FROM questions q
       WHERE q.tenant_id = ${ctx.tenantId} AND EXISTS (SELECT 1 FROM json_each(q.media_ids) j WHERE j.value = ${id})
       ORDER BY q.id LIMIT 100`),
+    // Posts whose attachments show it (a deleted post's attachments are cleared; a hidden one keeps them).
+    ctx.db.all<{ id: number; name: string }>(sql`
+      SELECT p.id, t.title AS name FROM discussion_posts p
+      JOIN discussion_threads t ON t.tenant_id = p.tenant_id AND t.id = p.thread_id
+      WHERE p.tenant_id = ${ctx.tenantId} AND p.status <> 'deleted'
+        AND EXISTS (SELECT 1 FROM json_each(p.attachment_media_ids) j WHERE j.value = ${id})
+      ORDER BY p.id LIMIT 100`),
   ]);
   return [
     ...modules.map((m) => ({ type: "module" as const, id: m.id, name: m.name })),
@@ -746,6 +807,7 @@ export async function usagesOf(ctx: TenantContext, id: number): Promise<MediaUsa
       name: t.name,
     })),
     ...questions.map((q) => ({ type: "question" as const, id: q.id, name: q.name })),
+    ...posts.map((p) => ({ type: "discussion_post" as const, id: p.id, name: p.name })),
   ];
 }
 

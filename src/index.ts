@@ -2,7 +2,6 @@ import { createApp } from "./app";
 import { runJobs } from "./modules/jobs/runner";
 import { type JobMessage, requeueUnsentJobs } from "./modules/jobs/service";
 import { sweepExpiredUploads } from "./modules/media/service";
-import { sweepExpiredUploads } from "./modules/media/service";
 import { sweepEmails } from "./modules/notifications/email";
 import { abandonExpiredSessions } from "./modules/packages/xapi-launch";
 import { deadLetterDeliveries, deliverWebhooks, fanOutEvents } from "./modules/webhooks/consumers";
@@ -76,7 +75,6 @@ export default {
         pruneDeliveries(db).catch(log("delivery pruning")),
         requeueUnsentJobs(env, db).catch(log("job re-queue")),
         sweepEmails(env, db).catch(log("email outbox sweep")),
-        sweepExpiredUploads(env, db).catch(log("expired media upload sweep")),
         abandonExpiredSessions(env, db).catch(log("cmi5 abandon sweep")),
         sweepExpiredUploads(env, db).catch(log("expired media upload sweep")),
       ]),

@@ -728,6 +728,38 @@ describe("statements: attachments and signatures", () => {
     const ok = await send(await sign(s));
     expect(ok.status, ok.text).toBe(200);
   });
+
+  it("compares a signed statement's durations at 0.01 s precision (xAPI 2.0 4.2.7)", async () => {
+    const { privateKey } = await generateKeyPair("RS256", { extractable: true });
+    const signedWith = async (statementDuration: string, payloadDuration: string) => {
+      const id = crypto.randomUUID();
+      const payload = statement({ id, result: { duration: payloadDuration } });
+      const jws = await new CompactSign(encoder.encode(JSON.stringify(payload)))
+        .setProtectedHeader({ alg: "RS256" })
+        .sign(privateKey);
+      const hash = await sha256(encoder.encode(jws));
+      const sent = {
+        ...payload,
+        result: { duration: statementDuration },
+        attachments: [
+          {
+            usageType: "http://adlnet.gov/expapi/attachments/signature",
+            display: { "en-US": "Signature" },
+            contentType: "application/octet-stream",
+            length: jws.length,
+            sha2: hash,
+          },
+        ],
+      };
+      return xapi("POST", "/xapi/statements", {
+        auth: cred.basic,
+        ...multipart(sent, [{ type: "application/octet-stream", hash, body: jws }]),
+      });
+    };
+    const truncated = await signedWith("P1DT12H36M0.1237S", "P1DT12H36M0.12S");
+    expect(truncated.status, truncated.text).toBe(200);
+    expect400(await signedWith("P1DT12H36M0.1337S", "P1DT12H36M0.12S"));
+  });
 });
 
 describe("documents", () => {
@@ -1094,6 +1126,18 @@ describe("ADL conformance suite regressions", () => {
       statement({ object: { id: "http://example.com/a", definition: { name } } });
     expect400(await post(named({ "zh-z-aaa-z-bbb-c-ccc": "x" })));
     expect((await post(named({ "zh-Hans-CN": "x", "sr-Latn-RS": "y" }))).status).toBe(200);
+  });
+
+  it("xAPI 2.0: a State PUT over an existing document without a precondition is a 409 (1.0.3 replaces it)", async () => {
+    const path = `/xapi/activities/state?${q({
+      activityId: `http://example.com/act/${unique("st")}`,
+      agent: { mbox: "mailto:state2@example.com" },
+      stateId: "s",
+    })}`;
+    expect((await xapi("PUT", path, { auth: cred.basic, json: { a: 1 }, version: "2.0.0" })).status).toBe(204);
+    const again = await xapi("PUT", path, { auth: cred.basic, json: { a: 2 }, version: "2.0.0" });
+    expect(again.status).toBe(409);
+    expect((await xapi("PUT", path, { auth: cred.basic, json: { a: 3 } })).status).toBe(204);
   });
 
   it("merges language maps of one activity named in two languages within one batch", async () => {

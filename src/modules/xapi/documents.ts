@@ -116,7 +116,13 @@ function etags(header: string): string[] {
  * If-Match / If-None-Match (412 when they fail). For profiles, a PUT over an existing document without either
  * is a 409 (the client must show it knows the current version); State does not require them.
  */
-function checkPreconditions(kind: DocumentKind, existing: Document | undefined, pre: Preconditions, method: string) {
+function checkPreconditions(
+  kind: DocumentKind,
+  existing: Document | undefined,
+  pre: Preconditions,
+  method: string,
+  v2 = false,
+) {
   if (pre.ifMatch !== undefined) {
     const tags = etags(pre.ifMatch);
     if (!existing || !(tags.includes("*") || tags.includes(existing.etag)))
@@ -133,6 +139,18 @@ function checkPreconditions(kind: DocumentKind, existing: Document | undefined, 
         title: "Precondition failed",
       });
   }
+  // xAPI 2.0 (4.1.4) extends the 409 for a PUT over an existing document without a precondition to State too.
+  if (
+    method === "PUT" &&
+    kind === "state" &&
+    v2 &&
+    existing &&
+    pre.ifMatch === undefined &&
+    pre.ifNoneMatch === undefined
+  )
+    throw new ApiError(409, "This document exists: send If-Match with its ETag (or If-None-Match: *) to change it.", {
+      slug: "precondition-required",
+    });
   if (method === "PUT" && kind !== "state" && pre.ifMatch === undefined && pre.ifNoneMatch === undefined) {
     // Profiles are written with optimistic concurrency (Communication 3.1): an existing one needs If-Match (409),
     // a new one If-None-Match: * (400 without either header, as the ADL conformance suite requires).
@@ -159,7 +177,7 @@ export async function writeDocument(
   if (body.length > MAX_DOCUMENT_BYTES)
     throw new ApiError(413, `Documents are limited to ${MAX_DOCUMENT_BYTES} bytes.`);
   const existing = await findDocument(ctx, key, docId);
-  checkPreconditions(key.kind, existing, pre, method);
+  checkPreconditions(key.kind, existing, pre, method, ctx.version.startsWith("2."));
   let bytes = body;
   let type = contentType || "application/octet-stream";
   if (method === "POST" && /^application\/json\b/i.test(type)) {
@@ -233,7 +251,7 @@ export async function deleteDocuments(ctx: LrsContext, key: Key, docId: string |
   if (docId === undefined && key.kind !== "state") throw ApiError.badRequest("`profileId` is required.");
   if (docId !== undefined) {
     const existing = await findDocument(ctx, key, docId);
-    checkPreconditions(key.kind, existing, pre, "DELETE");
+    checkPreconditions(key.kind, existing, pre, "DELETE", ctx.version.startsWith("2."));
     if (!existing) return;
   }
   await ctx.db.batch([

@@ -118,7 +118,7 @@ async function verifySignature(statement: Json, jws: Uint8Array, path: string) {
     const copy: Json = { ...s };
     for (const key of ["authority", "stored", "version", "attachments"]) delete copy[key];
     if (payload && isJson(payload) && payload.id === undefined) delete copy.id;
-    return canonicalJson(copy);
+    return canonicalJson(truncateDurations(copy));
   };
   if (strip(payload) !== strip(statement)) {
     throw bad("The JWS payload does not match the statement it signs.", [{ path, message: "Payload differs." }]);
@@ -136,6 +136,18 @@ async function verifySignature(statement: Json, jws: Uint8Array, path: string) {
   }
 }
 
+/**
+ * Durations compare at 0.01 s precision (xAPI 2.0 4.2.7): `result.duration` seconds lose digits past hundredths,
+ * in the statement and in its sub-statement.
+ */
+function truncateDurations(s: Json): Json {
+  const out: Json = { ...s };
+  if (isJson(out.result) && typeof out.result.duration === "string")
+    out.result = { ...out.result, duration: out.result.duration.replace(/(\d+\.\d{2})\d+S$/, "$1S") };
+  if (isJson(out.object) && out.object.objectType === "SubStatement") out.object = truncateDurations(out.object);
+  return out;
+}
+
 function base64urlDecode(text: string): Uint8Array {
   const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
   const binary = atob(b64 + "===".slice((b64.length + 3) % 4));
@@ -151,7 +163,8 @@ export async function storeStatements(
   ctx: LrsContext,
   input: unknown,
   parts: AttachmentBytes[],
-  options: { putId?: string } = {},
+  /** `with`: more writes of the caller that must commit in the same D1 batch (the cmi5 launch). */
+  options: { putId?: string; with?: ReturnType<typeof batchableRaw>[] } = {},
 ): Promise<{ ids: string[]; created: number; fresh: Json[] }> {
   const list = Array.isArray(input) ? input : [input];
   if (list.length === 0) throw bad("The batch is empty.");
@@ -370,6 +383,7 @@ export async function storeStatements(
     }) as unknown as ReturnType<typeof batchableRaw>,
   );
   // cmi5: an AU's statements follow the LMS's rules (403 otherwise); its session state changes in this batch.
+  if (options.with) batch.push(...options.with);
   if (ctx.scope?.cmi5) batch.push(...((await cmi5StatementRules(ctx, fresh)) as ReturnType<typeof batchableRaw>[]));
   await ctx.db.batch(batch as [ReturnType<typeof batchableRaw>, ...ReturnType<typeof batchableRaw>[]]);
   return { ids: statements.map((s) => s.id as string), created: n, fresh };

@@ -38,8 +38,9 @@ const { values: opts } = parseArgs({
 
 const sizes = (opts.size ?? (opts.smoke ? "small" : "small,medium,large")).split(",");
 for (const s of sizes) if (!SIZES[s]) throw new Error(`Unknown size ${s} (small, medium, large)`);
-const duration = Number(opts.duration ?? (opts.smoke ? 2 : 10));
-const warmup = opts.smoke ? 1 : 2;
+// Smoke: the harness check `npm test` runs after the unit tests, so it is as short as a working check can be.
+const duration = Number(opts.duration ?? (opts.smoke ? 1 : 10));
+const warmup = opts.smoke ? 0 : 2;
 const baselineSeconds = opts.smoke ? duration : Math.max(3, Math.round(duration / 2));
 const connections = Number(opts.connections);
 const only = opts.only?.split(",").map((s) => s.trim().toLowerCase());
@@ -79,7 +80,7 @@ async function drive(url, { expect304 = false, ...options }, seconds = duration)
  */
 async function settle(url) {
   const deadline = performance.now() + 120_000;
-  await new Promise((r) => setTimeout(r, 1000));
+  await new Promise((r) => setTimeout(r, opts.smoke ? 100 : 1000));
   while (performance.now() < deadline) {
     const started = performance.now();
     try {
@@ -196,36 +197,50 @@ async function runSize(size, sourceDir, baseline, template) {
         results.push(entry);
         continue;
       }
-      try {
-        if (scenario.measure) {
-          const m = await scenario.measure(ctx);
-          Object.assign(entry, { status: m.ok ? "ok" : "failed", rate: m.rate, note: m.detail });
-          log(`${scenario.name}: ${m.rate} ${entry.unit} (${m.detail})`);
-        } else {
-          // The baseline is measured right before each scenario (the machine's load drifts between scenarios).
-          const paired = await drive(baseline.url, { requests: [{ method: "GET", path: "/" }] }, baselineSeconds);
-          pairs.push(paired);
-          const m = await drive(worker.url, await scenario.load(ctx), Math.max(duration, scenario.minSeconds ?? 0));
-          entry.baseline = { rps: paired.rps, p50_ms: paired.p50_ms, p99_ms: paired.p99_ms };
-          entry.ratio_rps = Math.round((m.rps / paired.rps) * 1000) / 1000;
-          entry.ratio_p99 = Math.round((m.p99_ms / Math.max(paired.p99_ms, 1)) * 100) / 100;
-          const wrong = m.expected_status === 304 ? m.requests - m.status_304 : m.non_2xx;
-          const failed = m.errors > 0 || wrong > m.requests * 0.01 || m.requests === 0;
-          Object.assign(entry, { status: failed ? "failed" : "ok", ...m });
-          if (m.requests === 0) {
-            // Nothing completed (every request timed out): no figure to compare.
-            entry.ratio_rps = undefined;
-            entry.ratio_p99 = undefined;
+      // A smoke run checks the harness, not the speed: a scenario that fails once (a machine hiccup) gets one
+      // more try before the run fails.
+      const once = async () => {
+        try {
+          if (scenario.measure) {
+            const m = await scenario.measure(ctx);
+            Object.assign(entry, { status: m.ok ? "ok" : "failed", rate: m.rate, note: m.detail });
+            log(`${scenario.name}: ${m.rate} ${entry.unit} (${m.detail})`);
+          } else {
+            // The baseline is measured right before each scenario (the machine's load drifts between scenarios).
+            // (Smoke runs measure it once: their numbers are not kept, only the harness is checked.)
+            const paired =
+              opts.smoke && pairs.length
+                ? pairs[0]
+                : await drive(baseline.url, { requests: [{ method: "GET", path: "/" }] }, baselineSeconds);
+            pairs.push(paired);
+            const m = await drive(worker.url, await scenario.load(ctx), Math.max(duration, scenario.minSeconds ?? 0));
+            entry.baseline = { rps: paired.rps, p50_ms: paired.p50_ms, p99_ms: paired.p99_ms };
+            entry.ratio_rps = Math.round((m.rps / paired.rps) * 1000) / 1000;
+            entry.ratio_p99 = Math.round((m.p99_ms / Math.max(paired.p99_ms, 1)) * 100) / 100;
+            const wrong = m.expected_status === 304 ? m.requests - m.status_304 : m.non_2xx;
+            const failed = m.errors > 0 || wrong > m.requests * 0.01 || m.requests === 0;
+            Object.assign(entry, { status: failed ? "failed" : "ok", ...m });
+            if (m.requests === 0) {
+              // Nothing completed (every request timed out): no figure to compare.
+              entry.ratio_rps = undefined;
+              entry.ratio_p99 = undefined;
+            }
+            if (scenario.unit === "statements/s") entry.rate = m.rps * 50;
+            log(
+              `${scenario.name}: ${m.rps} req/s p50 ${m.p50_ms} p99 ${m.p99_ms} (baseline ${paired.rps} req/s p99 ${paired.p99_ms})${failed ? ` FAILED (${m.non_2xx} non-2xx ${JSON.stringify(m.status_codes)}, ${m.errors} errors)` : ""}`,
+            );
           }
-          if (scenario.unit === "statements/s") entry.rate = m.rps * 50;
-          log(
-            `${scenario.name}: ${m.rps} req/s p50 ${m.p50_ms} p99 ${m.p99_ms} (baseline ${paired.rps} req/s p99 ${paired.p99_ms})${failed ? ` FAILED (${m.non_2xx} non-2xx ${JSON.stringify(m.status_codes)}, ${m.errors} errors)` : ""}`,
-          );
+        } catch (err) {
+          entry.status = "failed";
+          entry.note = String(err.message ?? err).slice(0, 300);
+          log(`${scenario.name}: FAILED ${entry.note}`);
         }
-      } catch (err) {
-        entry.status = "failed";
-        entry.note = String(err.message ?? err).slice(0, 300);
-        log(`${scenario.name}: FAILED ${entry.note}`);
+      };
+      await once();
+      if (opts.smoke && entry.status === "failed") {
+        log(`${scenario.name}: failed in a smoke run, trying once more`);
+        await settle(worker.url);
+        await once();
       }
       results.push(entry);
       await settle(worker.url);

@@ -945,6 +945,52 @@ describe("cmi5 waive and the registrations of a package (admin)", () => {
   });
 });
 
+describe("cmi5 launch: one D1 batch", () => {
+  it("a failure while writing the launch leaves nothing: no session, no LaunchData change, nothing abandoned", async () => {
+    const t = await createTenant();
+    const learner = await learnerSession(t);
+    const cred = await lrsCredential(t);
+    const pkg = await imported(t, zipSync({ "cmi5.xml": strToU8(CMI5_XML), au: { "index.html": page("AU 1") } }));
+    const course = await courseWith(t, pkg.id, [learner]);
+    const first = (await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token })).body
+      .player;
+    const state = () =>
+      env.DB.prepare(
+        `SELECT (SELECT count(*) FROM cmi5_sessions WHERE tenant_id = ?1) AS sessions,
+                (SELECT count(*) FROM cmi5_sessions WHERE tenant_id = ?1 AND abandoned_at IS NOT NULL) AS abandoned,
+                (SELECT count(*) FROM xapi_statements WHERE tenant_id = ?1) AS statements,
+                (SELECT etag FROM xapi_documents WHERE tenant_id = ?1 AND doc_id = 'LMS.LaunchData') AS launch_data`,
+      )
+        .bind(t.id)
+        .first();
+    const before = await state();
+    expect(before).toMatchObject({ sessions: 1, abandoned: 0, statements: 1 });
+    // The database refuses the launched statement (the batch's last writes): everything before it rolls back.
+    await env.DB.prepare(
+      `CREATE TRIGGER fail_launch_${t.id} BEFORE INSERT ON xapi_statements
+       WHEN NEW.tenant_id = ${t.id} AND NEW.verb_id = '${LAUNCHED}'
+       BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+    ).run();
+    try {
+      const failed = await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token });
+      expect(failed.status).toBe(500);
+      expect(await state()).toEqual(before);
+    } finally {
+      await env.DB.prepare(`DROP TRIGGER fail_launch_${t.id}`).run();
+    }
+    const doc = await xapi(
+      "GET",
+      `/xapi/activities/state?${q({ activityId: AU_ID, agent: first.actor, registration: first.registration, stateId: "LMS.LaunchData" })}`,
+      { auth: cred.basic },
+    );
+    expect(doc.body.contextTemplate.extensions[SESSION_EXT]).toBe(first.session_id);
+    // Once the database accepts again, the launch writes it all.
+    const next = await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token });
+    expectStatus(next, 200);
+    expect(await state()).toMatchObject({ sessions: 2, abandoned: 1, statements: 3 });
+  });
+});
+
 describe("the LRS hot path", () => {
   it("finds the registrations of a whole batch with one read through the (tenant_id, registration) index", async () => {
     const t = await createTenant();

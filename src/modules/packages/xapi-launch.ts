@@ -18,15 +18,17 @@
 import { and, eq, sql } from "drizzle-orm";
 import { jwtVerify, SignJWT } from "jose";
 import type { LearnerPrincipal, TenantContext } from "../../platform/auth";
+import { batchableRaw } from "../../platform/db";
 import type { Db, Env } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
+import { outboxInsert } from "../../platform/events";
 import { nowIso } from "../../platform/time";
 import { completeModuleByRule, recordGradedResult } from "../progress/service";
 import { findUser } from "../users/service";
-import { writeDocument } from "../xapi/documents";
 import { LAUNCH_CREDENTIAL_TTL_SECONDS, signLaunchCredential } from "../xapi/launch-credentials";
 import type { LrsContext } from "../xapi/lrs";
 import { storeStatements, usToIso } from "../xapi/statements";
+import { xapiDocuments } from "../xapi/tables";
 import { actorKey, isJson } from "../xapi/validate";
 import { CMI5, isCmi5Defined, VERBS } from "./cmi5-rules";
 import {
@@ -238,42 +240,32 @@ export async function openPackageLaunch(
   }
 
   // cmi5: a new session for this AU launch; LaunchData and "launched" before the URL is handed out. Earlier
-  // sessions of the registration that never terminated are abandoned (cmi5 section 9.3.7: "abandoned").
+  // sessions of the registration that never terminated are abandoned (cmi5 section 9.3.6: "abandoned"). One D1
+  // batch writes it all (abandoned sessions, the new session, LaunchData, the abandoned and launched statements):
+  // a failure leaves none of it.
   const theAu = au as Au;
   const now = nowIso();
   const sessionId = crypto.randomUUID();
-  const abandoned = existing
+  const t = ctx.tenantId;
+  const open = existing
     ? await ctx.db
-        .update(cmi5Sessions)
-        .set({ abandonedAt: now })
+        .select()
+        .from(cmi5Sessions)
         .where(
           and(
-            eq(cmi5Sessions.tenantId, ctx.tenantId),
+            eq(cmi5Sessions.tenantId, t),
             eq(cmi5Sessions.registrationId, reg.id),
             sql`${cmi5Sessions.terminatedAt} IS NULL AND ${cmi5Sessions.abandonedAt} IS NULL`,
           ),
         )
-        .returning()
     : [];
   // launchMode (cmi5 10): Review once the AU met its moveOn (or was waived), Normal before; Browse or Review when
   // the launch asks for it.
   const launchMode = requestedMode ?? (auDone(theAu, reg.results[theAu.id]) ? "Review" : "Normal");
-  const [session] = await ctx.db
-    .insert(cmi5Sessions)
-    .values({
-      tenantId: ctx.tenantId,
-      registrationId: reg.id,
-      auId: theAu.id,
-      sessionId,
-      launchMode,
-      expiresAt: new Date(Date.parse(now) + LAUNCH_CREDENTIAL_TTL_SECONDS * 1000).toISOString(),
-      createdAt: now,
-    })
-    .returning();
-  const fetchToken = await signFetchToken(ctx.env.JWT_SECRET, { tid: ctx.tenantId, cs: session.id });
+  const fetchToken = await signFetchToken(ctx.env.JWT_SECRET, { tid: t, sid: sessionId });
   const fetchUrl = `${baseUrl}/cmi5/fetch/${fetchToken}`;
   const returnUrl = `${baseUrl}/v1/learner/courses/${launch.course_id}/outline`;
-  const lrs = lmsLrsContext(ctx.tenantId, ctx.db, ctx.env, baseUrl, ctx.defer);
+  const lrs = lmsLrsContext(t, ctx.db, ctx.env, baseUrl, ctx.defer);
   const launchData = {
     contextTemplate: {
       contextActivities: { grouping: [{ objectType: "Activity", id: theAu.id }] },
@@ -287,15 +279,6 @@ export async function openPackageLaunch(
     ...(theAu.launch_parameters ? { launchParameters: theAu.launch_parameters } : {}),
     ...(theAu.entitlement_key ? { entitlementKey: { courseStructure: theAu.entitlement_key } } : {}),
   };
-  await writeDocument(
-    lrs,
-    { kind: "state", activityId: theAu.id, agent: reg.actorKey, registration: reg.registration },
-    LAUNCH_DATA_ID,
-    new TextEncoder().encode(JSON.stringify(launchData)),
-    "application/json",
-    "PUT",
-    {},
-  );
   const launchUrl = withQuery(contentUrl(theAu.url), {
     endpoint,
     fetch: fetchUrl,
@@ -304,7 +287,35 @@ export async function openPackageLaunch(
     activityId: theAu.id,
   });
   const auById = new Map((version.structure?.aus ?? []).map((a) => [a.id, a]));
-  const abandonStatements = abandoned.map((old) => abandonedStatement(reg, old, auById, version.structure?.course_id));
+  const abandonStatements = open.map((old) => abandonedStatement(reg, old, auById, version.structure?.course_id));
+  const ids = JSON.stringify(open.map((o) => o.id));
+  const writes = [
+    ...(open.length > 0
+      ? [
+          // A session that ended meanwhile (terminated by its AU, abandoned by a concurrent launch) fails the
+          // batch (unique (tenant_id, session_id): 409) rather than being abandoned wrongly.
+          batchableRaw(
+            ctx.db,
+            sql`INSERT INTO cmi5_sessions (tenant_id, registration_id, au_id, session_id, launch_mode, verbs, seq, created_at)
+                SELECT tenant_id, registration_id, au_id, session_id, launch_mode, verbs, seq, created_at FROM cmi5_sessions
+                WHERE tenant_id = ${t} AND id IN (SELECT value FROM json_each(${ids}))
+                  AND (terminated_at IS NOT NULL OR abandoned_at IS NOT NULL)`,
+          ),
+          batchableRaw(
+            ctx.db,
+            sql`UPDATE cmi5_sessions SET abandoned_at = ${now}, seq = seq + 1
+                WHERE tenant_id = ${t} AND id IN (SELECT value FROM json_each(${ids}))`,
+          ),
+        ]
+      : []),
+    batchableRaw(
+      ctx.db,
+      sql`INSERT INTO cmi5_sessions (tenant_id, registration_id, au_id, session_id, launch_mode, expires_at, created_at)
+          VALUES (${t}, ${reg.id}, ${theAu.id}, ${sessionId}, ${launchMode},
+            ${new Date(Date.parse(now) + LAUNCH_CREDENTIAL_TTL_SECONDS * 1000).toISOString()}, ${now})`,
+    ),
+    ...(await launchDataWrites(lrs, reg, theAu.id, launchData)),
+  ];
   await storeStatements(
     lrs,
     [
@@ -318,6 +329,7 @@ export async function openPackageLaunch(
       }),
     ],
     [],
+    { with: writes },
   );
   return {
     ...common,
@@ -333,6 +345,50 @@ export async function openPackageLaunch(
       satisfied: !!reg.results[a.id]?.satisfied,
     })),
   };
+}
+
+/**
+ * The batch items writing the `LMS.LaunchData` state document (cmi5 10) as the LRS stores state documents
+ * (src/modules/xapi/documents.ts owns the format: base64url content, SHA-1 etag, the xapi.document_changed
+ * event), so it commits with the rest of the launch.
+ */
+async function launchDataWrites(lrs: LrsContext, reg: PackageRegistrationRow, auId: string, launchData: Json) {
+  const bytes = new TextEncoder().encode(JSON.stringify(launchData));
+  const digest = await crypto.subtle.digest("SHA-1", bytes);
+  const etag = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const content = btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+  const [prior] = await lrs.db
+    .select({ id: xapiDocuments.id })
+    .from(xapiDocuments)
+    .where(
+      and(
+        eq(xapiDocuments.tenantId, lrs.tenantId),
+        eq(xapiDocuments.kind, "state"),
+        eq(xapiDocuments.activityId, auId),
+        eq(xapiDocuments.agent, reg.actorKey),
+        eq(xapiDocuments.registration, reg.registration),
+        eq(xapiDocuments.docId, LAUNCH_DATA_ID),
+      ),
+    )
+    .limit(1);
+  return [
+    batchableRaw(
+      lrs.db,
+      sql`INSERT INTO xapi_documents (tenant_id, kind, activity_id, agent, registration, doc_id, content_type, content, etag, updated_at)
+          VALUES (${lrs.tenantId}, 'state', ${auId}, ${reg.actorKey}, ${reg.registration}, ${LAUNCH_DATA_ID}, 'application/json', ${content}, ${etag}, ${nowIso()})
+          ON CONFLICT (tenant_id, kind, activity_id, agent, registration, doc_id) DO UPDATE SET
+            content_type = excluded.content_type, content = excluded.content, etag = excluded.etag, updated_at = excluded.updated_at`,
+    ),
+    outboxInsert(lrs.db, lrs.tenantId, "xapi.document_changed", {
+      kind: "state",
+      activity_id: auId,
+      document_id: LAUNCH_DATA_ID,
+      action: prior ? "replaced" : "created",
+    }) as unknown as ReturnType<typeof batchableRaw>,
+  ];
 }
 
 /** Has the AU met its moveOn (satisfied, waived; NotApplicable: once it reported completed or passed)? */
@@ -404,7 +460,7 @@ function lmsStatement(
 const FETCH_AUDIENCE = "lectern:cmi5-fetch";
 const fetchKey = (secret: string) => new TextEncoder().encode(`cmi5-fetch:${secret}`);
 
-async function signFetchToken(secret: string, claims: { tid: number; cs: number }) {
+async function signFetchToken(secret: string, claims: { tid: number; sid: string }) {
   return new SignJWT({ ...claims })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setIssuer("lectern")
@@ -428,15 +484,18 @@ export async function fetchAuthToken(
   env: Env,
   token: string,
 ): Promise<{ status: 200 | 400 | 401; body: Record<string, string> }> {
-  let claims: { tid: number; cs: number };
+  // sid: the session id; cs: a session row id (fetch URLs issued before the launch became one batch).
+  let claims: { tid: number; sid?: string; cs?: number };
   try {
     const { payload } = await jwtVerify(token, fetchKey(env.JWT_SECRET), {
       issuer: "lectern",
       audience: FETCH_AUDIENCE,
       algorithms: ["HS256"],
     });
-    if (typeof payload.tid !== "number" || typeof payload.cs !== "number") throw new Error("claims");
-    claims = { tid: payload.tid, cs: payload.cs };
+    if (typeof payload.tid !== "number") throw new Error("claims");
+    if (typeof payload.sid === "string") claims = { tid: payload.tid, sid: payload.sid };
+    else if (typeof payload.cs === "number") claims = { tid: payload.tid, cs: payload.cs };
+    else throw new Error("claims");
   } catch {
     return { status: 401, body: fetchError("2", "The fetch URL is invalid or has expired.") };
   }
@@ -452,7 +511,7 @@ export async function fetchAuthToken(
     .where(
       and(
         eq(cmi5Sessions.tenantId, claims.tid),
-        eq(cmi5Sessions.id, claims.cs),
+        claims.sid !== undefined ? eq(cmi5Sessions.sessionId, claims.sid) : eq(cmi5Sessions.id, claims.cs as number),
         sql`${cmi5Sessions.fetchedAt} IS NULL AND ${cmi5Sessions.terminatedAt} IS NULL AND ${cmi5Sessions.abandonedAt} IS NULL`,
       ),
     )

@@ -1140,6 +1140,24 @@ describe("ADL conformance suite regressions", () => {
     expect((await xapi("PUT", path, { auth: cred.basic, json: { a: 3 } })).status).toBe(204);
   });
 
+  it("refuses an empty contextActivities, an empty Activity definition and a reserved 4-letter language", async () => {
+    expect400(await post(statement({ context: { contextActivities: {} } })));
+    expect400(await post(statement({ object: { id: "http://example.com/a", definition: {} } })));
+    expect400(
+      await post(
+        statement({
+          object: {
+            id: "http://example.com/q",
+            definition: { interactionType: "choice", choices: [{ id: "a", description: { test: "value" } }] },
+          },
+        }),
+      ),
+    );
+    expect(
+      (await post(statement({ verb: { id: "http://example.com/v", display: { tlh: "x", cmn: "y" } } }))).status,
+    ).toBe(200);
+  });
+
   it("merges language maps of one activity named in two languages within one batch", async () => {
     const id = `http://example.com/act/${unique("lang")}`;
     const a = statement({ object: { id, definition: { name: { "en-US": "meeting" } } } });

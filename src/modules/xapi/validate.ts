@@ -44,6 +44,8 @@ export function isLanguageTag(tag: string): boolean {
   if (!LANGUAGE_TAG.test(tag)) return false;
   const subtags = tag.toLowerCase().split("-");
   if (subtags[0] === "x" || subtags[0] === "i") return true;
+  // Four-letter primary language subtags are reserved (RFC 5646 2.2.1): none is a language (`test` is refused).
+  if (subtags[0].length === 4) return false;
   const seen = new Set<string>();
   let inExtension = false;
   for (const sub of subtags.slice(1)) {
@@ -216,6 +218,7 @@ class Checker {
 
   definition(value: unknown, path: string) {
     if (!this.object(value, path)) return;
+    if (Object.keys(value).length === 0) this.fail(path, "An Activity Definition has at least one property.");
     this.keys(value, path, [
       "name",
       "description",
@@ -392,6 +395,8 @@ class Checker {
       const p = join(path, "contextActivities");
       if (this.object(value.contextActivities, p)) {
         this.keys(value.contextActivities, p, ["parent", "grouping", "category", "other"]);
+        if (Object.keys(value.contextActivities).length === 0)
+          this.fail(p, "Needs at least one of parent, grouping, category or other.");
         for (const [key, list] of Object.entries(value.contextActivities)) {
           const items = Array.isArray(list) ? list : [list];
           items.forEach((item, i) => {

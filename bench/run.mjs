@@ -39,7 +39,7 @@ const { values: opts } = parseArgs({
 const sizes = (opts.size ?? (opts.smoke ? "small" : "small,medium,large")).split(",");
 for (const s of sizes) if (!SIZES[s]) throw new Error(`Unknown size ${s} (small, medium, large)`);
 // Smoke: the harness check `npm test` runs after the unit tests, so it is as short as a working check can be.
-const duration = Number(opts.duration ?? (opts.smoke ? 1 : 10));
+const duration = Number(opts.duration ?? (opts.smoke ? 2 : 10));
 const warmup = opts.smoke ? 0 : 2;
 const baselineSeconds = opts.smoke ? duration : Math.max(3, Math.round(duration / 2));
 const connections = Number(opts.connections);
@@ -218,7 +218,12 @@ async function runSize(size, sourceDir, baseline, template) {
             entry.ratio_rps = Math.round((m.rps / paired.rps) * 1000) / 1000;
             entry.ratio_p99 = Math.round((m.p99_ms / Math.max(paired.p99_ms, 1)) * 100) / 100;
             const wrong = m.expected_status === 304 ? m.requests - m.status_304 : m.non_2xx;
-            const failed = m.errors > 0 || wrong > m.requests * 0.01 || m.requests === 0;
+            // A full run fails a scenario on any error or more than 1% unexpected answers. A smoke run checks the
+            // harness (paths, credentials, seeded ids, bodies): it fails when no answer was the expected one, and
+            // reports the rest (a loaded machine makes `wrangler dev` answer some requests 503).
+            const failed = opts.smoke
+              ? m.requests - wrong === 0
+              : m.errors > 0 || wrong > m.requests * 0.01 || m.requests === 0;
             Object.assign(entry, { status: failed ? "failed" : "ok", ...m });
             if (m.requests === 0) {
               // Nothing completed (every request timed out): no figure to compare.

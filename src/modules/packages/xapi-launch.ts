@@ -20,7 +20,7 @@ import { jwtVerify, SignJWT } from "jose";
 import type { LearnerPrincipal, TenantContext } from "../../platform/auth";
 import { batchableRaw } from "../../platform/db";
 import type { Db, Env } from "../../platform/env";
-import { ApiError } from "../../platform/errors";
+import { ApiError, isUniqueConstraint } from "../../platform/errors";
 import { outboxInsert } from "../../platform/events";
 import { nowIso } from "../../platform/time";
 import { completeModuleByRule, recordGradedResult } from "../progress/service";
@@ -1030,8 +1030,9 @@ export type { Cmi5SessionRow };
 /**
  * The Worker's scheduled handler: cmi5 sessions past their expiry (their fetch URL or auth-token can no longer
  * send anything) that neither terminated nor were abandoned by a later launch are abandoned now, with the LMS
- * "abandoned" statement (cmi5 9.3.6), at most `limit` per run, oldest first. Each session is claimed by
- * compare-and-set (its `seq`), so a statement request or a launch racing the sweep wins or loses cleanly.
+ * "abandoned" statement (cmi5 9.3.6), at most `limit` per run, oldest first. Each session is abandoned with its
+ * statement in one batch, which fails when the session ended meanwhile (a statement request or a launch racing
+ * the sweep wins or loses cleanly).
  */
 export async function abandonExpiredSessions(env: Env, db: Db, limit = 100, now = nowIso()) {
   const rows = await db.all<Record<string, unknown>>(
@@ -1046,33 +1047,40 @@ export async function abandonExpiredSessions(env: Env, db: Db, limit = 100, now 
   let abandoned = 0;
   for (const raw of rows) {
     const reg = rowOf(raw);
-    const [claimed] = await db
-      .update(cmi5Sessions)
-      .set({ abandonedAt: now, seq: sql`${cmi5Sessions.seq} + 1` })
-      .where(
-        and(
-          eq(cmi5Sessions.tenantId, reg.tenantId),
-          eq(cmi5Sessions.id, raw.s_id as number),
-          eq(cmi5Sessions.seq, raw.s_seq as number),
-          sql`${cmi5Sessions.terminatedAt} IS NULL AND ${cmi5Sessions.abandonedAt} IS NULL`,
-        ),
-      )
-      .returning();
-    if (!claimed) continue;
+    const t = reg.tenantId;
+    const sessionRowId = raw.s_id as number;
     const structure = raw.v_structure ? (JSON.parse(raw.v_structure as string) as PackageStructure) : null;
     const auById = new Map((structure?.aus ?? []).map((a) => [a.id, a]));
+    const old = {
+      id: sessionRowId,
+      sessionId: raw.s_session_id as string,
+      auId: raw.s_au_id as string,
+      createdAt: raw.s_created_at as string,
+      lastStatementAt: (raw.s_last_statement_at as string | null) ?? null,
+    } as Cmi5SessionRow;
     const homePage = String((reg.actor.account as Json | undefined)?.homePage ?? "");
-    const lrs = lmsLrsContext(reg.tenantId, db, env, homePage, () => {});
+    const lrs = lmsLrsContext(t, db, env, homePage, () => {});
     try {
-      await storeStatements(lrs, [abandonedStatement(reg, claimed, auById, structure?.course_id)], []);
+      // One batch: the session abandoned and its statement; a session that ended meanwhile (a terminated
+      // statement, a launch) fails the batch instead (unique (tenant_id, session_id)).
+      await storeStatements(lrs, [abandonedStatement(reg, old, auById, structure?.course_id)], [], {
+        with: [
+          batchableRaw(
+            db,
+            sql`INSERT INTO cmi5_sessions (tenant_id, registration_id, au_id, session_id, launch_mode, verbs, seq, created_at)
+                SELECT tenant_id, registration_id, au_id, session_id, launch_mode, verbs, seq, created_at FROM cmi5_sessions
+                WHERE tenant_id = ${t} AND id = ${sessionRowId} AND (terminated_at IS NOT NULL OR abandoned_at IS NOT NULL)`,
+          ),
+          batchableRaw(
+            db,
+            sql`UPDATE cmi5_sessions SET abandoned_at = ${now}, seq = seq + 1 WHERE tenant_id = ${t} AND id = ${sessionRowId}`,
+          ),
+        ],
+      });
       abandoned++;
     } catch (err) {
-      // Not recorded: the session stays open for the next run.
-      await db
-        .update(cmi5Sessions)
-        .set({ abandonedAt: null })
-        .where(and(eq(cmi5Sessions.tenantId, reg.tenantId), eq(cmi5Sessions.id, claimed.id)));
-      throw err;
+      if (!isUniqueConstraint(err)) throw err;
+      // It ended meanwhile: nothing to abandon.
     }
   }
   return abandoned;

@@ -1158,6 +1158,16 @@ describe("ADL conformance suite regressions", () => {
     ).toBe(200);
   });
 
+  it("checks the secret on every request while the credential is memoised, and a revocation applies at once", async () => {
+    const fresh = await lrsCredential(tenant);
+    expect((await get({ limit: 1 }, fresh.basic)).status).toBe(200);
+    const wrong = `Basic ${btoa(`${fresh.key}:not-the-secret`)}`;
+    expect((await get({ limit: 1 }, wrong)).status).toBe(401);
+    expect((await get({ limit: 1 }, fresh.basic)).status).toBe(200);
+    expectStatus(await api("DELETE", `/v1/admin/lrs-credentials/${fresh.id}`, { token: tenant.key }), 204);
+    expect((await get({ limit: 1 }, fresh.basic)).status).toBe(401);
+  });
+
   it("merges language maps of one activity named in two languages within one batch", async () => {
     const id = `http://example.com/act/${unique("lang")}`;
     const a = statement({ object: { id, definition: { name: { "en-US": "meeting" } } } });

@@ -5,6 +5,7 @@ import { ApiError } from "../../platform/errors";
 import { outboxInsert } from "../../platform/events";
 import { contains, type ListParams, orderBy, paginate } from "../../platform/pagination";
 import { nowIso } from "../../platform/time";
+import { forgetLrsCredential } from "./lrs";
 import { lrsCredentials } from "./tables";
 
 type Row = typeof lrsCredentials.$inferSelect;
@@ -85,4 +86,5 @@ export async function revokeLrsCredential(ctx: TenantContext<AdminPrincipal>, id
       .where(and(eq(lrsCredentials.tenantId, ctx.tenantId), eq(lrsCredentials.id, id))),
     outboxInsert(ctx.db, ctx.tenantId, "lrs_credential.revoked", { id, key: row.key }),
   ]);
+  forgetLrsCredential(row.key);
 }

@@ -42,6 +42,38 @@ export interface LrsContext {
 
 const contexts = new WeakMap<Request, LrsContext>();
 
+/**
+ * LRS credentials (with their academy's status), kept per isolate for a few seconds so a burst of statement
+ * batches costs no credential read each (the secret is still checked against the stored hash every time). A
+ * revocation is seen at once by the isolate that made it (`forgetLrsCredential`) and by others within
+ * CREDENTIAL_TTL_MS, as is an academy's suspension.
+ */
+const CREDENTIAL_TTL_MS = 5_000;
+const CREDENTIAL_MAX = 1_000;
+type CredentialRow = { credential: typeof lrsCredentials.$inferSelect; tenantStatus: string };
+const credentialMemo = new Map<string, { row: CredentialRow; until: number }>();
+
+async function lookupCredential(db: Db, key: string): Promise<CredentialRow | null> {
+  const now = Date.now();
+  const hit = credentialMemo.get(key);
+  if (hit && hit.until > now) return hit.row;
+  const [row] = await db
+    .select({ credential: lrsCredentials, tenantStatus: tenants.status })
+    .from(lrsCredentials)
+    .innerJoin(tenants, eq(tenants.id, lrsCredentials.tenantId))
+    .where(eq(lrsCredentials.key, key))
+    .limit(1);
+  if (!row) return null; // unknown keys are not remembered: a credential made a moment later works at once
+  if (credentialMemo.size >= CREDENTIAL_MAX) credentialMemo.clear();
+  credentialMemo.set(key, { row, until: now + CREDENTIAL_TTL_MS });
+  return row;
+}
+
+/** Drops a credential from this isolate's memo (it was revoked here). */
+export function forgetLrsCredential(key: string) {
+  credentialMemo.delete(key);
+}
+
 export function lrsContext(c: Context<AppEnv>, need: "read" | "write"): LrsContext {
   const ctx = contexts.get(c.req.raw);
   if (!ctx) throw unauthorized();
@@ -155,12 +187,7 @@ export const xapiAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
       });
       return next();
     }
-    const [row] = await db
-      .select({ credential: lrsCredentials, tenantStatus: tenants.status })
-      .from(lrsCredentials)
-      .innerJoin(tenants, eq(tenants.id, lrsCredentials.tenantId))
-      .where(eq(lrsCredentials.key, user))
-      .limit(1);
+    const row = await lookupCredential(db, user);
     if (!row || row.credential.revokedAt || !timingSafeEqual(await sha256Hex(secret), row.credential.secretHash)) {
       throw unauthorized("The LRS credentials are not valid.");
     }
@@ -168,6 +195,7 @@ export const xapiAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
     const cred = row.credential;
     const now = nowIso();
     if (!cred.lastUsedAt || Date.parse(now) - Date.parse(cred.lastUsedAt) > 60_000) {
+      cred.lastUsedAt = now; // the memoised row too: one update a minute, not one per request
       defer(db.update(lrsCredentials).set({ lastUsedAt: now }).where(eq(lrsCredentials.id, cred.id)));
     }
     contexts.set(c.req.raw, {

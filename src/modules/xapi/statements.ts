@@ -321,14 +321,15 @@ export async function storeStatements(
               json_extract(j.value, '$.json'), ${ctx.credentialId}
             FROM json_each(${param}) j`,
       ),
-      // CROSS JOIN keeps json_each outermost: the statement is then found by its unique (tenant_id, id) index.
+      // A term's stored_us is its statement's, computed from the clock as the statement INSERT does (the clock's
+      // row is read once: an uncorrelated subquery), so no per-term lookup of the statement row.
       batchableRaw(
         ctx.db,
         sql`INSERT OR IGNORE INTO xapi_statement_terms (tenant_id, kind, value, stored_us)
-            SELECT ${t}, json_extract(term.value, '$[0]'), json_extract(term.value, '$[1]'), s.stored_us
+            SELECT ${t}, json_extract(term.value, '$[0]'), json_extract(term.value, '$[1]'),
+              (SELECT last_stored_us FROM xapi_clocks WHERE tenant_id = ${t}) - ${n - 1} + json_extract(j.value, '$.i')
             FROM json_each(${param}) j
-            CROSS JOIN json_each(json_extract(j.value, '$.terms')) term
-            CROSS JOIN xapi_statements s ON s.tenant_id = ${t} AND s.statement_id = json_extract(j.value, '$.id')`,
+            CROSS JOIN json_each(json_extract(j.value, '$.terms')) term`,
       ),
     );
   }

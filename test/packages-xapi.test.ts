@@ -8,6 +8,7 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { strToU8, zipSync } from "fflate";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../src/index";
+import { cmi5StatementRules } from "../src/modules/packages/cmi5-rules";
 import { importPackage } from "../src/modules/packages/import";
 import { abandonExpiredSessions, applyStatementsToProgress, lmsLrsContext } from "../src/modules/packages/xapi-launch";
 import { createDb } from "../src/platform/db";
@@ -1015,5 +1016,42 @@ describe("the LRS hot path", () => {
     log.length = 0;
     await applyStatementsToProgress(ctx, [{ ...batch[0], context: {} }], "http://lectern.test");
     expect(log).toHaveLength(0);
+  });
+
+  const planOf = async (entry: Recorded) =>
+    (
+      await env.DB.prepare(`EXPLAIN QUERY PLAN ${entry.sql}`)
+        .bind(...entry.params)
+        .all<{ detail: string }>()
+    ).results
+      .map((r) => r.detail)
+      .join("\n");
+
+  it("the cmi5 rules read a request's sessions once, by the (tenant_id, session_id) index", async () => {
+    const t = await createTenant();
+    const log: Recorded[] = [];
+    const ctx = {
+      ...lmsLrsContext(t.id, createDb(recordingD1(log)), env, "http://lectern.test", () => {}),
+      scope: { tid: t.id, reg: crypto.randomUUID(), agt: "account::x", uid: 1, cmi5: true },
+    };
+    const statements = Array.from({ length: 20 }, () => ({
+      actor: { objectType: "Agent", account: { homePage: "http://lectern.test", name: "1" } },
+      verb: { id: INITIALIZED },
+      object: { objectType: "Activity", id: AU_ID },
+      context: { extensions: { [SESSION_EXT]: crypto.randomUUID() } },
+    }));
+    // Unknown sessions: refused, after one read.
+    await expect(cmi5StatementRules(ctx, statements)).rejects.toMatchObject({ status: 403 });
+    expect(log).toHaveLength(1);
+    const details = await planOf(log[0]);
+    expect(details).toContain("cmi5_sessions_tenant_session_uq");
+    expect(details).not.toMatch(/SCAN (s|r|v|cmi5_sessions|package_registrations|package_versions)\b(?! USING)/);
+  });
+
+  it("the abandon sweep finds expired open sessions through the partial expiry index", async () => {
+    const log: Recorded[] = [];
+    await abandonExpiredSessions(env, createDb(recordingD1(log)), 10, "2000-01-01T00:00:00.000Z");
+    expect(log).toHaveLength(1);
+    expect(await planOf(log[0])).toContain("cmi5_sessions_open_expiry_idx");
   });
 });

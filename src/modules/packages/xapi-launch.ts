@@ -789,8 +789,9 @@ function planFor(
   waive?: { auId: string; reason: string },
 ) {
   const results: Record<string, ActivityResult> = { ...reg.results };
-  // A waive is a session of its own (cmi5 9.3.7): the waived statement and the satisfied ones it triggers.
-  const session = waive ? crypto.randomUUID() : lastSession;
+  // A waive is a session of its own (cmi5 9.3.7): the waived statement and the satisfied ones it triggers. So is
+  // anything triggered outside an AU session (statements without a session id, cmi5 9.6.1).
+  const session = waive || !lastSession ? crypto.randomUUID() : lastSession;
   for (const s of statements) {
     const id = String((s.object as Json).id);
     results[id] = merge(results[id], s);

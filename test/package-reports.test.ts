@@ -10,9 +10,11 @@ import { strToU8, zipSync } from "fflate";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { importPackage } from "../src/modules/packages/import";
-import { ATTEMPT_CSV_HEADER, INTERACTION_CSV_HEADER } from "../src/modules/packages/report";
+import { ATTEMPT_CSV_HEADER, INTERACTION_CSV_HEADER, packageReport } from "../src/modules/packages/report";
+import { createDb } from "../src/platform/db";
 import { type ApiResponse, api, expectProblem, expectStatus } from "./helpers/api";
 import { createTenant, keyWithout, learnerSession, type TestTenant, unique } from "./helpers/factories";
+import { type Recorded, recordingD1 } from "./helpers/recording-d1";
 import { xapi } from "./helpers/xapi";
 
 type Learner = Awaited<ReturnType<typeof learnerSession>>;
@@ -472,7 +474,8 @@ describe("package reports: every standard, per package and per learner, JSON and
     expect(first.body.meta).toMatchObject({ page: 1, per_page: 1, total: 2, last_page: 2 });
     expect(first.body.meta.next_cursor).toEqual(expect.any(String));
     const second = await report(pkgs.scorm12.id, `?per_page=1&cursor=${first.body.meta.next_cursor}`);
-    expect(second.body.meta).toMatchObject({ page: null, next_cursor: null });
+    expect(second.body.meta).toMatchObject({ page: null, total: null, last_page: null, next_cursor: null });
+    expect(second.body.summary).toBeNull();
     const byOffset = await report(pkgs.scorm12.id, "?per_page=1&page=2");
     expect(second.body.data.map((r: any) => r.attempt_id)).toEqual(byOffset.body.data.map((r: any) => r.attempt_id));
     expect([...first.body.data, ...second.body.data].map((r: any) => r.attempt_id)).toEqual(
@@ -570,5 +573,60 @@ describe("package reports: every standard, per package and per learner, JSON and
     ])
       expectProblem(await api("GET", path, { token: other.key }), 404);
     expectProblem(await api("GET", `/v1/admin/packages/${id}/report/learners/${outsider.id}`, { token: t.key }), 404);
+  });
+  it("a page costs the same few statements whatever its size, each through a tenant-led index", async () => {
+    const run = async (query: { per_page: number; cursor?: string; user_id?: number; status?: "passed" }) => {
+      const log: Recorded[] = [];
+      const ctx = {
+        tenantId: t.id,
+        db: createDb(recordingD1(log)),
+        env,
+        principal: { kind: "platform" as const },
+        defer: () => {},
+      };
+      const page = await packageReport(ctx, pkgs.xapi.id, { page: 1, ...query });
+      return { page, log };
+    };
+    const small = await run({ per_page: 1 });
+    const large = await run({ per_page: 100, user_id: a.id, status: "passed" });
+    const next = await run({ per_page: 1, cursor: small.page.meta.next_cursor as string });
+    expect(small.page.data).toHaveLength(1);
+    expect(next.page.data).toHaveLength(1);
+    expect(large.log.length).toBe(small.log.length);
+    // A cursor page skips the summary: one statement fewer.
+    expect(next.log.length).toBe(small.log.length - 1);
+    for (const entry of [...small.log, ...large.log, ...next.log]) {
+      const plan = (
+        await env.DB.prepare(`EXPLAIN QUERY PLAN ${entry.sql}`)
+          .bind(...entry.params)
+          .all<{ detail: string }>()
+      ).results
+        .map((r) => r.detail)
+        .join("\n");
+      // No table of the report is read whole: each is searched through an index (the tenant-led ones, or the primary key).
+      expect(plan, entry.sql).not.toMatch(/SCAN (?!\(subquery|json_each)/);
+      // Rows of a page are found by primary key, not by walking the academy's rows.
+      expect(plan, entry.sql).not.toMatch(/SEARCH \S+ USING (COVERING )?INDEX \S+ \(tenant_id=\?\)$/m);
+    }
+    const keys = small.log.find((e) => e.sql.includes("UNION ALL") && e.sql.includes("LIMIT")) as Recorded;
+    const plan = (
+      await env.DB.prepare(`EXPLAIN QUERY PLAN ${keys.sql}`)
+        .bind(...keys.params)
+        .all<{ detail: string }>()
+    ).results
+      .map((r) => r.detail)
+      .join("\n");
+    expect(plan).toContain("scorm_sessions_tenant_package_user_idx");
+    expect(plan).toContain("package_registrations_tenant_package_user_idx");
+    // A cursor page enters both indexes at the cursor's learner.
+    const deep = next.log.find((e) => e.sql.includes("UNION ALL") && e.sql.includes("LIMIT")) as Recorded;
+    const deepPlan = (
+      await env.DB.prepare(`EXPLAIN QUERY PLAN ${deep.sql}`)
+        .bind(...deep.params)
+        .all<{ detail: string }>()
+    ).results.map((r) => r.detail);
+    expect(
+      deepPlan.filter((d) => /_tenant_package_user_idx \(tenant_id=\? AND package_id=\? AND user_id>\?\)/.test(d)),
+    ).toHaveLength(2);
   });
 });

@@ -403,13 +403,15 @@ export const Report = z
   .object({
     package_id: z.number().int(),
     standard: Standard.nullable(),
-    summary: ReportSummary.openapi({ description: "Every attempt the filters keep (not only this page)" }),
+    summary: ReportSummary.nullable().openapi({
+      description: "Every attempt the filters keep (not only this page); null on cursor pages",
+    }),
     data: z.array(ReportRow),
     meta: z.object({
       page: z.number().int().nullable().openapi({ description: "null when paging by cursor" }),
       per_page: z.number().int(),
-      total: z.number().int(),
-      last_page: z.number().int(),
+      total: z.number().int().nullable().openapi({ description: "Attempts the filters keep; null on cursor pages" }),
+      last_page: z.number().int().nullable().openapi({ description: "null on cursor pages" }),
       next_cursor: z
         .string()
         .nullable()

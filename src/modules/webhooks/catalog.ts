@@ -521,7 +521,8 @@ export const EVENT_CATALOG = {
   },
   "media.deleted": {
     group: "Media",
-    description: "A file was deleted; `forced` when modules or certificate templates (`used_by`) still pointed at it.",
+    description:
+      "A file was deleted; `forced` when modules, certificate templates, questions or discussion posts (`used_by`) still pointed at it.",
     data: payload({
       id: Id,
       name: Text,

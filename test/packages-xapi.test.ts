@@ -946,6 +946,69 @@ describe("cmi5 waive and the registrations of a package (admin)", () => {
   });
 });
 
+const NA_COURSE = "https://example.com/courses/cmi5-na";
+const NA_XML = `<?xml version="1.0" encoding="utf-8"?>
+<courseStructure xmlns="https://w3id.org/xapi/profiles/cmi5/v1/CourseStructure.xsd">
+  <course id="${NA_COURSE}"><title><langstring lang="en-US">Optional intro</langstring></title></course>
+  <block id="${NA_COURSE}/block/intro">
+    <title><langstring lang="en-US">Intro</langstring></title>
+    <au id="${NA_COURSE}/au/intro" moveOn="NotApplicable"><title><langstring lang="en-US">Intro</langstring></title><url>intro.html</url></au>
+  </block>
+  <block id="${NA_COURSE}/block/main">
+    <title><langstring lang="en-US">Main</langstring></title>
+    <block id="${NA_COURSE}/block/inner">
+      <title><langstring lang="en-US">Inner</langstring></title>
+      <au id="${NA_COURSE}/au/main" moveOn="Completed"><title><langstring lang="en-US">Main</langstring></title><url>main.html</url></au>
+    </block>
+  </block>
+</courseStructure>`;
+
+describe("cmi5 moveOn at registration and nested blocks", () => {
+  it("a block of NotApplicable AUs is satisfied at registration; nested blocks and the course when the rest is", async () => {
+    const t = await createTenant();
+    const learner = await learnerSession(t);
+    const cred = await lrsCredential(t);
+    const pkg = await imported(
+      t,
+      zipSync({ "cmi5.xml": strToU8(NA_XML), "intro.html": page("Intro"), "main.html": page("Main") }),
+    );
+    const course = await courseWith(t, pkg.id, [learner]);
+    const launch = () => api("POST", launchPath(course.courseId, course.placementId), { token: learner.token });
+    const first = (await launch()).body.player;
+    const satisfied = async () =>
+      (
+        await xapi(
+          "GET",
+          `/xapi/statements?${q({ verb: SATISFIED, registration: first.registration, ascending: true })}`,
+          {
+            auth: cred.basic,
+          },
+        )
+      ).body.statements.map((s: any) => s.object.id);
+    expect(await satisfied()).toEqual([`${NA_COURSE}/block/intro`]);
+    expect((await progressOf(t, course.placementId, learner.id))?.status).toBe("in_progress");
+    // Launched again: nothing new (once per registration); the launch picks the main AU (the intro is optional).
+    const p = (
+      await api("POST", `/v1/learner/courses/${course.courseId}/modules/${course.placementId}/player`, {
+        token: learner.token,
+        body: { sco: `${NA_COURSE}/au/main` },
+      })
+    ).body;
+    expect(await satisfied()).toEqual([`${NA_COURSE}/block/intro`]);
+    const auth = `Basic ${(await raw("POST", p.fetch_url)).body["auth-token"]}`;
+    expectStatus(await xapi("POST", "/xapi/statements", { auth, json: cmi5Say(p, INITIALIZED) }), 200);
+    const completed = cmi5Say(p, COMPLETED, { result: { completion: true, duration: "PT1M" } });
+    expectStatus(await xapi("POST", "/xapi/statements", { auth, json: completed }), 200);
+    expect(await satisfied()).toEqual([
+      `${NA_COURSE}/block/intro`,
+      `${NA_COURSE}/block/main`,
+      `${NA_COURSE}/block/inner`,
+      NA_COURSE,
+    ]);
+    expect((await progressOf(t, course.placementId, learner.id))?.status).toBe("completed");
+  });
+});
+
 describe("cmi5 launch: one D1 batch", () => {
   it("a failure while writing the launch leaves nothing: no session, no LaunchData change, nothing abandoned", async () => {
     const t = await createTenant();

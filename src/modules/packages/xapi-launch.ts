@@ -191,6 +191,11 @@ export async function openPackageLaunch(
     if (!au) return null;
   }
   const reg = await registrationFor(ctx, launch, pkg, version, existing, baseUrl);
+  if (standard === "cmi5" && !existing) {
+    // cmi5 9.6.1: moveOn is evaluated at registration: blocks (or a course) of NotApplicable AUs are satisfied now.
+    const lrs = lmsLrsContext(ctx.tenantId, ctx.db, ctx.env, baseUrl, ctx.defer);
+    await applyToRegistration(lrs, reg, [], baseUrl, undefined, true);
+  }
   const { token, expiresAt } = await signPlayerToken(ctx.env.JWT_SECRET, {
     tid: ctx.tenantId,
     // No SCORM session: 0 names none, so this token cannot commit to one.
@@ -695,6 +700,7 @@ async function applyToRegistration(
   statements: Json[],
   baseUrl: string,
   waive?: { auId: string; reason: string },
+  evaluate = false,
 ) {
   let aus: Au[] = [];
   let blocks: Block[] = [];
@@ -735,7 +741,7 @@ async function applyToRegistration(
         ),
       );
   }
-  if (counted.length === 0 && !waive) return;
+  if (counted.length === 0 && !waive && !evaluate) return;
 
   let reg = first;
   for (let attempt = 0; attempt < 5; attempt++) {

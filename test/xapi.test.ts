@@ -1007,6 +1007,19 @@ describe("events", () => {
       .first<{ data: string }>();
     expect(JSON.parse(row?.data ?? "{}")).toMatchObject({ count: 2, statement_ids: res.body });
   });
+
+  it("flushes the events of concurrent writes (one shared flush per academy and isolate)", async () => {
+    const results = await Promise.all(Array.from({ length: 6 }, () => post(statement())));
+    const ids = results.map((r) => r.body[0]);
+    const rows = await env.DB.prepare(
+      "SELECT data, sent_at FROM outbox WHERE tenant_id = ? AND type = 'xapi.statements_stored' ORDER BY id DESC LIMIT 6",
+    )
+      .bind(tenant.id)
+      .all<{ data: string; sent_at: string | null }>();
+    const sent = rows.results.filter((r) => ids.includes(JSON.parse(r.data).statement_ids[0]));
+    expect(sent).toHaveLength(6);
+    for (const r of sent) expect(r.sent_at).not.toBeNull();
+  });
 });
 
 describe("ADL conformance suite regressions", () => {

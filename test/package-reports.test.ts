@@ -329,7 +329,7 @@ describe("package reports: every standard, per package and per learner, JSON and
       const res = await xapi("POST", "/xapi/statements", { auth: token, json: statement });
       expect(res.status, res.text).toBe(200);
     }
-  });
+  }, 120_000);
 
   const report = (id: number, query = "", token = t.key) =>
     api("GET", `/v1/admin/packages/${id}/report${query}`, { token });

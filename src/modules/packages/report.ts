@@ -39,10 +39,12 @@ const statusOf = (status: ReportFilter["status"]) => (status === "not_attempted"
 
 const SOURCE_SCORM = 0;
 const SOURCE_REGISTRATION = 1;
-/** Attempts per CSV page: a registration brings up to MAX_STATEMENTS_PER_VERB statements per verb. */
+/** Attempts per CSV page (a registration brings up to 500 interactions and 100 statements of each other verb). */
 const CSV_PAGE = 50;
-/** Statements of one verb read per registration (answered ones are its interactions). */
+/** Answered statements (interactions) read per registration. */
 export const MAX_STATEMENTS_PER_VERB = 500;
+/** Statements of each other verb read per registration (their durations make its time). */
+const MAX_OTHER_STATEMENTS = 100;
 /** Attempts in the per-learner view. */
 export const MAX_LEARNER_ATTEMPTS = 200;
 
@@ -468,21 +470,36 @@ async function rowsOf(ctx: TenantContext, keys: Key[]): Promise<ReportRow[]> {
 
 /**
  * The statements of these registrations that the report reads (answered, completed, passed, failed, terminated,
- * abandoned; not voided), oldest first, at most MAX_STATEMENTS_PER_VERB per registration and verb: one statement
- * through the LRS's (tenant_id, kind, value, stored_us) registration index.
+ * abandoned; not voided), oldest first, at most MAX_STATEMENTS_PER_VERB answered and MAX_OTHER_STATEMENTS of each
+ * other verb per registration: one statement through the LRS's (tenant_id, kind, value, stored_us) registration
+ * index. Only the parts the report shows leave D1 (actor, verb, object id and interaction definition, result,
+ * timestamp), so a page of registrations stays small in memory whatever the content stored in its statements.
  */
 async function statementsOf(ctx: TenantContext, registrations: string[]): Promise<Map<string, Json[]>> {
   const out = new Map<string, Json[]>();
   if (!registrations.length) return out;
   const rows = await ctx.db.all<{ registration: string; statement: string; stored_us: number }>(
     sql`SELECT registration, statement, stored_us FROM (
-          SELECT p.value AS registration, s.statement AS statement, s.stored_us AS stored_us,
+          SELECT p.value AS registration, s.stored_us AS stored_us,
+                 json_object(
+                   'actor', s.statement -> '$.actor',
+                   'verb', json_object('id', s.verb_id),
+                   'object', json_object(
+                     'id', s.statement ->> '$.object.id',
+                     'definition', json_object(
+                       'interactionType', s.statement ->> '$.object.definition.interactionType',
+                       'name', s.statement -> '$.object.definition.name',
+                       'description', s.statement -> '$.object.definition.description',
+                       'correctResponsesPattern', s.statement -> '$.object.definition.correctResponsesPattern')),
+                   'result', s.statement -> '$.result',
+                   'timestamp', s.statement ->> '$.timestamp') AS statement,
+                 s.verb_id AS verb_id,
                  row_number() OVER (PARTITION BY p.value, s.verb_id ORDER BY p.stored_us) AS n
           FROM xapi_statement_terms p
           CROSS JOIN xapi_statements s ON s.tenant_id = ${ctx.tenantId} AND s.stored_us = p.stored_us
           WHERE p.tenant_id = ${ctx.tenantId} AND p.kind = 'registration' AND ${inList(sql`p.value`, registrations)}
             AND s.voided = 0 AND ${inList(sql`s.verb_id`, READ_VERBS)}
-        ) WHERE n <= ${MAX_STATEMENTS_PER_VERB}
+        ) WHERE n <= CASE WHEN verb_id = ${VERB.answered} THEN ${MAX_STATEMENTS_PER_VERB} ELSE ${MAX_OTHER_STATEMENTS} END
         ORDER BY registration, stored_us`,
   );
   for (const r of rows) {

@@ -350,7 +350,8 @@ export async function storeStatements(
         ctx.db,
         sql`INSERT INTO xapi_activities (tenant_id, activity_id, definition)
             SELECT ${t}, json_extract(value, '$.id'), json_extract(value, '$.d') FROM json_each(${JSON.stringify(part)}) WHERE true
-            ON CONFLICT (tenant_id, activity_id) DO UPDATE SET definition = json_patch(definition, excluded.definition)`,
+            ON CONFLICT (tenant_id, activity_id) DO UPDATE SET definition = json_patch(definition, excluded.definition)
+            WHERE xapi_activities.definition IS NOT json_patch(xapi_activities.definition, excluded.definition)`,
       ),
     );
   }

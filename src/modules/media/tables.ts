@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { tenants } from "../tenants/tables";
 
@@ -40,6 +41,8 @@ export const media = sqliteTable(
     index("media_tenant_status_kind_created_idx").on(t.tenantId, t.status, t.kind, t.createdAt),
     index("media_tenant_status_name_idx").on(t.tenantId, t.status, t.name),
     index("media_tenant_status_size_idx").on(t.tenantId, t.status, t.size),
+    // The scheduled sweep of reservations past their expiry, across academies (only `uploading` rows: tiny).
+    index("media_uploading_expiry_idx").on(t.expiresAt).where(sql`status = 'uploading'`),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX `media_uploading_expiry_idx` ON `media` (`expires_at`) WHERE status = 'uploading';

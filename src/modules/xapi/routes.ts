@@ -94,6 +94,7 @@ xapiRouter.use("/xapi/*", async (c, next) => {
     if (value !== undefined) headers.set(name, value);
   }
   const target = new URL(url.pathname, url.origin);
+  if (formGet) for (const [name, value] of url.searchParams) target.searchParams.append(name, value);
   let content: string | undefined;
   for (const [name, value] of form) {
     if (HEADER_FIELDS.has(name.toLowerCase())) headers.set(name, value);

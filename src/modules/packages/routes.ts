@@ -602,7 +602,7 @@ packagesRouter.openAPIRegistry.registerPath({
   tags: playerTags,
   summary: "cmi5 fetch URL: the AU's auth-token",
   description:
-    'The `fetch` launch parameter of a cmi5 AU launch (cmi5 section 8.2). The first POST answers `{"auth-token": "..."}`: the value of an `Authorization: Basic ...` header the LRS at `/xapi/` accepts for this learner and registration. Every later POST answers `{"error-code": "1", "error-text": ...}` (400); an invalid or expired token `{"error-code": "2", ...}` (401).',
+    'The `fetch` launch parameter of a cmi5 AU launch (cmi5 section 8.2). The first POST answers `{"auth-token": "..."}`: the value of an `Authorization: Basic ...` header the LRS at `/xapi/` accepts for this learner and registration. As cmi5 8.2.2 requires, errors are answered with status 200 too, as `{"error-code": "...", "error-text": "..."}`: `1` already used, or its session ended or expired; `2` an invalid token; `3` the launch no longer exists.',
   // Public: the token in the path is the credential (the AU has no other).
   security: [],
   request: {
@@ -612,19 +612,18 @@ packagesRouter.openAPIRegistry.registerPath({
   },
   responses: {
     200: {
-      description: "The auth-token (once)",
-      content: { "application/json": { schema: z.object({ "auth-token": z.string() }) } },
-    },
-    400: {
-      description: "Already used (error-code 1) or the launch no longer exists (3)",
-      content: { "application/json": { schema: z.object({ "error-code": z.string(), "error-text": z.string() }) } },
-    },
-    401: {
-      description: "Invalid or expired (error-code 2)",
-      content: { "application/json": { schema: z.object({ "error-code": z.string(), "error-text": z.string() }) } },
+      description: "The auth-token (once), or the cmi5 error (error-code 1, 2 or 3)",
+      content: {
+        "application/json": {
+          schema: z.union([
+            z.object({ "auth-token": z.string() }),
+            z.object({ "error-code": z.enum(["1", "2", "3"]), "error-text": z.string() }),
+          ]),
+        },
+      },
     },
     // Anything else (rate limit, an unexpected failure) is an ordinary problem.
-    ...Object.fromEntries(Object.entries(errorResponses()).filter(([status]) => status !== "400")),
+    ...errorResponses(),
   },
 });
 

@@ -475,20 +475,20 @@ async function signFetchToken(secret: string, claims: { tid: number; sid: string
     .sign(fetchKey(secret));
 }
 
-/** cmi5 fetch errors (cmi5 section 8.2.3): 1 already used, 2 security (invalid token), 3 general. */
+/** cmi5 fetch errors (cmi5 section 8.2.3): 1 already used or expired, 2 security (invalid token), 3 general. */
 export function fetchError(code: "1" | "2" | "3", text: string) {
   return { "error-code": code, "error-text": text };
 }
 
 /**
  * `POST {fetch}`: the auth-token for the session's launch, once. Later calls (and unknown or expired tokens)
- * answer the spec's error JSON.
+ * answer the spec's error JSON, with status 200 as cmi5 8.2.2 requires of every valid request.
  */
 export async function fetchAuthToken(
   db: Db,
   env: Env,
   token: string,
-): Promise<{ status: 200 | 400 | 401; body: Record<string, string> }> {
+): Promise<{ status: 200; body: Record<string, string> }> {
   // sid: the session id; cs: a session row id (fetch URLs issued before the launch became one batch).
   let claims: { tid: number; sid?: string; cs?: number };
   try {
@@ -502,7 +502,7 @@ export async function fetchAuthToken(
     else if (typeof payload.cs === "number") claims = { tid: payload.tid, cs: payload.cs };
     else throw new Error("claims");
   } catch {
-    return { status: 401, body: fetchError("2", "The fetch URL is invalid or has expired.") };
+    return { status: 200, body: fetchError("2", "The fetch URL is invalid or has expired.") };
   }
   const now = nowIso();
   // The auth-token lives as long as the session can: the session expires with it (the abandon sweep's clock).
@@ -523,7 +523,7 @@ export async function fetchAuthToken(
     .returning();
   if (!session) {
     return {
-      status: 400,
+      status: 200,
       body: fetchError("1", "This fetch URL was already used or its session ended; launch the AU again."),
     };
   }
@@ -532,7 +532,7 @@ export async function fetchAuthToken(
     .from(packageRegistrations)
     .where(and(eq(packageRegistrations.tenantId, claims.tid), eq(packageRegistrations.id, session.registrationId)))
     .limit(1);
-  if (!reg) return { status: 400, body: fetchError("3", "The registration of this launch no longer exists.") };
+  if (!reg) return { status: 200, body: fetchError("3", "The registration of this launch no longer exists.") };
   const credential = await signLaunchCredential(env.JWT_SECRET, {
     tid: claims.tid,
     reg: reg.registration,

@@ -6,7 +6,9 @@
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../src/index";
+import { r2KeyOf, sweepExpiredUploads } from "../src/modules/media/service";
 import { signedMediaPath } from "../src/modules/media/signing";
+import { createDb } from "../src/platform/db";
 import { type ApiResponse, api, expectProblem, expectStatus, platformToken } from "./helpers/api";
 import {
   createTenant,
@@ -17,6 +19,7 @@ import {
   type TestTenant,
   unique,
 } from "./helpers/factories";
+import { type Recorded, recordingD1 } from "./helpers/recording-d1";
 
 const MiB = 1024 * 1024;
 
@@ -847,6 +850,52 @@ describe("expired multipart uploads (scheduled sweep)", () => {
     await scheduledRun();
     expectStatus(await api("GET", `/v1/admin/media/uploads/${live.upload_id}`, { token: t.key }), 200);
     expect(await countOf("SELECT count(*) AS n FROM media WHERE tenant_id = ?", t.id)).toBe(3);
+  });
+});
+
+describe("abandoned single-request uploads (scheduled sweep)", () => {
+  it("deletes an expired reservation's row and any bytes stored for it; a live reservation stays", async () => {
+    const t = await createTenant();
+    // What a request that died leaves: the reserved row (and here the bytes R2 had taken before the crash).
+    const insert = (expires: string) =>
+      env.DB.prepare(
+        "INSERT INTO media (tenant_id, status, name, title, content_type, kind, size, visibility, r2_key, expires_at, created_at, updated_at) VALUES (?, 'uploading', 'dead.png', 'dead.png', 'image/png', 'image', 2000, 'private', '', ?, ?, ?) RETURNING id",
+      )
+        .bind(t.id, expires, expires, expires)
+        .first<{ id: number }>();
+    const dead = (await insert(new Date(Date.now() - 60_000).toISOString()))?.id as number;
+    const live = (await insert(new Date(Date.now() + 3_600_000).toISOString()))?.id as number;
+    await env.MEDIA.put(r2KeyOf(t.id, dead, "dead.png"), png());
+    await env.MEDIA.put(r2KeyOf(t.id, live, "dead.png"), png());
+    expect((await api("GET", "/v1/admin/media/usage", { token: t.key })).body.reserved_bytes).toBe(2000);
+
+    await scheduledRun();
+
+    expect(await countOf("SELECT count(*) AS n FROM media WHERE id = ?", dead)).toBe(0);
+    expect(await env.MEDIA.head(r2KeyOf(t.id, dead, "dead.png"))).toBeNull();
+    expect(await countOf("SELECT count(*) AS n FROM media WHERE id = ?", live)).toBe(1);
+    expect(await env.MEDIA.head(r2KeyOf(t.id, live, "dead.png"))).not.toBeNull();
+    expect((await api("GET", "/v1/admin/media/usage", { token: t.key })).body.reserved_bytes).toBe(2000);
+  });
+
+  it("finds expired uploads through the expiry indexes, never by reading every file", async () => {
+    const log: Recorded[] = [];
+    await sweepExpiredUploads(env, createDb(recordingD1(log)), 10, "2000-01-01T00:00:00.000Z");
+    expect(log).toHaveLength(2);
+    const plans = await Promise.all(
+      log.map(async (entry) =>
+        (
+          await env.DB.prepare(`EXPLAIN QUERY PLAN ${entry.sql}`)
+            .bind(...entry.params)
+            .all<{ detail: string }>()
+        ).results
+          .map((r) => r.detail)
+          .join("\n"),
+      ),
+    );
+    expect(plans[0]).toContain("media_uploads_expiry_idx");
+    expect(plans[1]).toContain("media_uploading_expiry_idx");
+    for (const plan of plans) expect(plan).not.toMatch(/SCAN (media|media_uploads)\b(?! USING)/);
   });
 });
 

@@ -639,7 +639,8 @@ export async function abortUpload(ctx: AdminCtx, uploadId: number) {
  * multipart upload aborted and its reserved file row deleted (the upload and its parts cascade), so the
  * reservation is given back for good and no row is left behind. A completed upload's row only goes (its file
  * stays). Nothing of it was ever listed, so no event. An R2 abort that fails is logged and the rows still go: R2
- * itself drops incomplete multipart uploads after 7 days.
+ * itself drops incomplete multipart uploads after 7 days. Then the same for single-request uploads that died
+ * (their reservation lasts an hour): the row, then any bytes stored under its key.
  */
 export async function sweepExpiredUploads(env: Env, db: Db, limit = 100, now = nowIso()) {
   const rows = await db
@@ -681,7 +682,36 @@ export async function sweepExpiredUploads(env: Env, db: Db, limit = 100, now = n
       .where(and(eq(media.tenantId, row.tenantId), eq(media.id, row.mediaId), eq(media.status, "uploading")));
     aborted++;
   }
-  return { aborted, dropped };
+  // Single-request uploads whose request died before the file was stored (or its row flipped): their `uploading`
+  // row goes first, and its bytes only if that row did (a finish that got there first keeps both).
+  const stale = await db
+    .select({ id: media.id, tenantId: media.tenantId, name: media.name })
+    .from(media)
+    .where(
+      and(
+        // A literal, as the partial index's condition is written (a bound value could not select it).
+        sql`${media.status} = 'uploading'`,
+        lt(media.expiresAt, now),
+        sql`NOT EXISTS (SELECT 1 FROM ${mediaUploads} u WHERE u.media_id = ${media.id})`,
+      ),
+    )
+    .orderBy(asc(media.expiresAt))
+    .limit(limit);
+  let released = 0;
+  for (const row of stale) {
+    const gone = await db
+      .delete(media)
+      .where(and(eq(media.tenantId, row.tenantId), eq(media.id, row.id), eq(media.status, "uploading")))
+      .returning({ id: media.id });
+    if (!gone.length) continue;
+    released++;
+    await env.MEDIA.delete(r2KeyOf(row.tenantId, row.id, row.name)).catch((err) =>
+      console.error(
+        JSON.stringify({ level: "warn", message: "expired media upload: R2 delete failed", error: String(err) }),
+      ),
+    );
+  }
+  return { aborted, dropped, released };
 }
 
 // ---- library ---------------------------------------------------------------------------------------------------

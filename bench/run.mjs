@@ -55,10 +55,10 @@ const secrets = {
 const log = (...args) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
 
 /** autocannon at fixed concurrency for a fixed time, after a short warm-up; answers req/s and p50/p99 in ms. */
-async function drive(url, { expect304 = false, ...options }, seconds = duration) {
+async function drive(url, { expect304 = false, warm = warmup, ...options }, seconds = duration) {
   // A request slower than 60 s counts as an error (autocannon's default is 10 s: slow writes on a loaded machine).
   const common = { url, connections, timeout: 60, ...options };
-  if (warmup > 0) await autocannon({ ...common, duration: warmup });
+  if (warm > 0) await autocannon({ ...common, duration: warm });
   const r = await autocannon({ ...common, duration: seconds });
   const total = r["1xx"] + r["2xx"] + r["3xx"] + r["4xx"] + r["5xx"];
   return {
@@ -211,7 +211,12 @@ async function runSize(size, sourceDir, baseline, template) {
             const paired =
               opts.smoke && pairs.length
                 ? pairs[0]
-                : await drive(baseline.url, { requests: [{ method: "GET", path: "/" }] }, baselineSeconds);
+                : await drive(
+                    baseline.url,
+                    // The constant-JSON baseline needs a warm-up only before its first measurement of a size.
+                    { requests: [{ method: "GET", path: "/" }], warm: pairs.length ? 0 : warmup },
+                    baselineSeconds,
+                  );
             pairs.push(paired);
             const m = await drive(worker.url, await scenario.load(ctx), Math.max(duration, scenario.minSeconds ?? 0));
             entry.baseline = { rps: paired.rps, p50_ms: paired.p50_ms, p99_ms: paired.p99_ms };

@@ -561,7 +561,7 @@ describe("cmi5 package: LaunchData, fetch URL, LMS statements, moveOn completes 
     await refused(noSession, /session id/);
     await refused(
       cmi5Say({ ...player, session_id: crypto.randomUUID() }, INITIALIZED),
-      /not a session of this launch's registration/,
+      /auth-token belongs to session/,
     );
     // The contextTemplate's grouping is kept.
     const noGrouping = cmi5Say(player, INITIALIZED);
@@ -737,6 +737,10 @@ describe("cmi5 package: LaunchData, fetch URL, LMS statements, moveOn completes 
     expect(late.status).toBe(403);
     expect(late.body.detail).toMatch(/abandoned/);
     expect(second.session_id).not.toBe(first.session_id);
+    // The first session's auth-token cannot speak for the second session (a token is one session's).
+    const borrowed = await xapi("POST", "/xapi/statements", { auth, json: cmi5Say(second, INITIALIZED) });
+    expect(borrowed.status).toBe(403);
+    expect(borrowed.body.detail).toMatch(/belongs to session/);
   });
 
   it("the scheduled handler abandons sessions past their expiry, once, and their fetch URL is spent", async () => {

@@ -119,6 +119,9 @@ export async function cmi5StatementRules(ctx: LrsContext, statements: Json[]): P
       throw refuse(
         `Every statement of an AU carries its session id in context.extensions["${CMI5.sessionId}"] (cmi5 section 9.6.3.1), as in the contextTemplate of LMS.LaunchData.`,
       );
+    // The auth-token is limited to the session it was fetched for (cmi5 8.1, fetch).
+    if (scope.ses !== undefined && sid !== scope.ses)
+      throw refuse(`This auth-token belongs to session ${scope.ses}; launch the AU again for another session.`);
     sessionIds.add(sid);
   }
   const rows = await ctx.db.all<{

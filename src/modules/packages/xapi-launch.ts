@@ -539,6 +539,7 @@ export async function fetchAuthToken(
     agt: reg.actorKey,
     uid: reg.userId,
     cmi5: true,
+    ses: session.sessionId,
   });
   return { status: 200, body: { "auth-token": credential.basic } };
 }

@@ -24,6 +24,8 @@ export interface LaunchScope {
   uid: number;
   /** a cmi5 AU's credential: the LMS-only verbs (launched, satisfied, waived, abandoned) are refused */
   cmi5?: boolean;
+  /** a cmi5 auth-token's session id: its statements belong to that session only (cmi5 8.1, fetch) */
+  ses?: string;
 }
 
 const key = (secret: string) => new TextEncoder().encode(`lrs-launch:${secret}`);
@@ -51,7 +53,14 @@ export async function verifyLaunchCredential(secret: string, token: string): Pro
     });
     if (typeof payload.tid !== "number" || typeof payload.uid !== "number") return null;
     if (typeof payload.reg !== "string" || typeof payload.agt !== "string") return null;
-    return { tid: payload.tid, reg: payload.reg, agt: payload.agt, uid: payload.uid, cmi5: payload.cmi5 === true };
+    return {
+      tid: payload.tid,
+      reg: payload.reg,
+      agt: payload.agt,
+      uid: payload.uid,
+      cmi5: payload.cmi5 === true,
+      ...(typeof payload.ses === "string" ? { ses: payload.ses } : {}),
+    };
   } catch {
     return null;
   }

@@ -630,3 +630,115 @@ describe("package reports: every standard, per package and per learner, JSON and
     ).toHaveLength(2);
   });
 });
+
+describe("package reports over many attempts: keyset pages and CSV pages walk every attempt once", () => {
+  let t: TestTenant;
+  let pkg: { id: number };
+  let learners: Learner[];
+  const SESSIONS_PER_LEARNER = 40;
+
+  beforeAll(async () => {
+    t = await createTenant();
+    learners = await Promise.all([learnerSession(t), learnerSession(t), learnerSession(t)]);
+    pkg = await imported(t, zipSync({ "imsmanifest.xml": strToU8(MANIFEST_12), "index.html": page("Lesson") }));
+    const course = await courseWith(t, pkg.id, learners);
+    for (const learner of learners) await launch(learner, course);
+    // Many more attempts than a CSV page (written straight to D1 from each learner's launched session), and a
+    // registration per learner on the same placement, so both sources interleave in one learner's attempts.
+    await env.DB.prepare(
+      `WITH RECURSIVE n(k) AS (SELECT 2 UNION ALL SELECT k + 1 FROM n WHERE k < ${SESSIONS_PER_LEARNER})
+       INSERT INTO scorm_sessions (tenant_id, package_id, package_version, enrollment_id, placement_id, course_id,
+         user_id, sco_identifier, standard, attempt, cmi, lesson_status, created_at, updated_at)
+       SELECT s.tenant_id, s.package_id, s.package_version, s.enrollment_id, s.placement_id, s.course_id, s.user_id,
+         s.sco_identifier, s.standard, n.k, s.cmi, CASE WHEN n.k % 2 THEN 'passed' ELSE 'failed' END,
+         s.created_at, s.updated_at
+       FROM scorm_sessions s, n WHERE s.tenant_id = ? AND s.package_id = ?`,
+    )
+      .bind(t.id, pkg.id)
+      .run();
+    const sessions = await env.DB.prepare(
+      "SELECT s.enrollment_id, s.placement_id, s.course_id, s.user_id, p.module_id FROM scorm_sessions s JOIN course_placements p ON p.id = s.placement_id WHERE s.tenant_id = ? AND s.package_id = ? AND s.attempt = 1",
+    )
+      .bind(t.id, pkg.id)
+      .all<{ enrollment_id: number; placement_id: number; course_id: number; user_id: number; module_id: number }>();
+    const now = new Date().toISOString();
+    await env.DB.batch(
+      sessions.results.map((s) =>
+        env.DB.prepare(
+          `INSERT INTO package_registrations (tenant_id, registration, enrollment_id, placement_id, course_id, module_id,
+             user_id, package_id, package_version, standard, activity_id, actor, actor_key, results, reported,
+             created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 'xapi', 'http://example.com/a', '{}', ?, '{}', '{"status":"completed","score":null}', ?, ?)`,
+        ).bind(
+          t.id,
+          crypto.randomUUID(),
+          s.enrollment_id,
+          s.placement_id,
+          s.course_id,
+          s.module_id,
+          s.user_id,
+          pkg.id,
+          `Agent|account|x|${s.user_id}`,
+          now,
+          now,
+        ),
+      ),
+    );
+  }, 120_000);
+
+  const total = 3 * SESSIONS_PER_LEARNER + 3;
+
+  it("cursor pages of any size list every attempt once, in the offset order", async () => {
+    const all = await api("GET", `/v1/admin/packages/${pkg.id}/report?per_page=100`, { token: t.key });
+    const second = await api("GET", `/v1/admin/packages/${pkg.id}/report?per_page=100&page=2`, { token: t.key });
+    expect(all.body.meta.total).toBe(total);
+    const byOffset = [...all.body.data, ...second.body.data].map((r: any) => r.attempt_id);
+    expect(byOffset).toHaveLength(total);
+    for (const size of [7, 40, 41]) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let first = true;
+      while (first || cursor) {
+        const res: ApiResponse = await api(
+          "GET",
+          `/v1/admin/packages/${pkg.id}/report?per_page=${size}${cursor ? `&cursor=${cursor}` : ""}`,
+          { token: t.key },
+        );
+        expectStatus(res, 200);
+        seen.push(...res.body.data.map((r: any) => r.attempt_id));
+        cursor = res.body.meta.next_cursor;
+        first = false;
+      }
+      expect(seen, `per_page=${size}`).toEqual(byOffset);
+    }
+    // Each learner: SCORM sessions by id, then the registration.
+    const mine = byOffset.filter((_, i) => all.body.data.concat(second.body.data)[i].user.id === learners[0].id);
+    expect(mine.at(-1)).toMatch(/^registration-/);
+    // Status filter across both sources.
+    const completed = await api("GET", `/v1/admin/packages/${pkg.id}/report?status=completed`, { token: t.key });
+    expect(completed.body.meta.total).toBe(3);
+    expect(completed.body.data.every((r: any) => r.standard === "xapi")).toBe(true);
+    const passed = await api("GET", `/v1/admin/packages/${pkg.id}/report?status=passed&per_page=100`, {
+      token: t.key,
+    });
+    expect(passed.body.summary).toMatchObject({ attempts: passed.body.meta.total, passed: passed.body.meta.total });
+    expect(passed.body.data.every((r: any) => r.status === "passed")).toBe(true);
+  });
+
+  it("the CSV walks every attempt once across its pages", async () => {
+    const csv = await raw("GET", `/v1/admin/packages/${pkg.id}/report?format=csv`, {
+      authorization: `Bearer ${t.key}`,
+    });
+    expectStatus(csv, 200);
+    const rows = csv.text.trim().split("\r\n").slice(1);
+    expect(rows).toHaveLength(total);
+    const ids = rows.map((r) => `${r.split(",")[0]}|${r.split(",")[5]}`);
+    expect(new Set(ids).size).toBe(total);
+    const failed = await raw("GET", `/v1/admin/packages/${pkg.id}/report?format=csv&status=failed`, {
+      authorization: `Bearer ${t.key}`,
+    });
+    const failedRows = failed.text.trim().split("\r\n").slice(1);
+    expect(failedRows.length).toBeGreaterThan(0);
+    expect(failedRows.every((r) => r.split(",")[11] === "failed")).toBe(true);
+  });
+});

@@ -317,13 +317,10 @@ export const ReportInteraction = z
       .string()
       .nullable()
       .openapi({ description: "SCORM learner_response (2004) / student_response (1.2), xAPI result.response" }),
-    result: z
-      .string()
-      .nullable()
-      .openapi({
-        description:
-          "SCORM result (correct, incorrect, wrong, unanticipated, neutral or a number); xAPI: correct / incorrect from result.success",
-      }),
+    result: z.string().nullable().openapi({
+      description:
+        "SCORM result (correct, incorrect, wrong, unanticipated, neutral or a number); xAPI: correct / incorrect from result.success",
+    }),
     success: z.boolean().nullable().openapi({ description: "true for correct, false for incorrect / wrong" }),
     correct_responses: z.array(z.string()).openapi({ description: "Correct response patterns" }),
     weighting: z.number().nullable(),

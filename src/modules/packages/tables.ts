@@ -52,6 +52,13 @@ export interface PackageStructure {
     max_time_allowed: string | null;
     time_limit_action: string | null;
     completion_threshold: number | null;
+    /** item isvisible (false: hidden from the table of contents); absent in structures imported before it */
+    visible?: boolean;
+    /**
+     * SCORM 2004 imsss:controlMode of the item's parent (the organization or the enclosing item): flow
+     * (continue/previous), choice (choice requests), forward_only. Absent in structures imported before it.
+     */
+    parent_controls?: { flow: boolean; choice: boolean; forward_only: boolean };
   }[];
   organizations?: { identifier: string; title: string; default: boolean }[];
   /** xAPI (tincan.xml): the activities, the one with `launch` first. */
@@ -152,6 +159,12 @@ export const scormSessions = sqliteTable(
     /** The current launch's `session_time` so far, in seconds (added to total at terminate). */
     sessionSeconds: real("session_seconds").notNull().default(0),
     exitMode: text("exit_mode"),
+    /**
+     * SCORM 2004: the SCO's last `adl.nav.request` (continue, previous, {target=ID}choice, {target=ID}jump, exit,
+     * exitAll, abandon, abandonAll, suspendAll); once the launch terminated, the next launch without a chosen SCO
+     * follows it (navigation.ts).
+     */
+    navRequest: text("nav_request"),
     /** The result last handed to progress (status, score), so repeated commits do not count as new attempts. */
     reported: text("reported"),
     terminatedAt: text("terminated_at"),

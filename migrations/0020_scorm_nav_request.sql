@@ -1,0 +1,1 @@
+ALTER TABLE `scorm_sessions` ADD `nav_request` text;

@@ -279,6 +279,10 @@ describe("statements: validation (ADL conformance cases)", () => {
     ["activity with an extra property", { actor, verb, object: { ...object, name: "x" } }],
     ["unknown objectType", { actor, verb, object: { objectType: "Thing", id: "http://example.com/a" } }],
     ["bad interactionType", { actor, verb, object: { ...object, definition: { interactionType: "essay" } } }],
+    [
+      "correctResponsesPattern without interactionType",
+      { actor, verb, object: { ...object, definition: { correctResponsesPattern: ["true"] } } },
+    ],
     ["extension key not an IRI", { actor, verb, object: { ...object, definition: { extensions: { color: "red" } } } }],
     ["StatementRef with a bad id", { actor, verb, object: { objectType: "StatementRef", id: "nope" } }],
     [

@@ -240,6 +240,7 @@ class Checker {
     }
     if (value.correctResponsesPattern !== undefined) {
       const p = join(path, "correctResponsesPattern");
+      if (interaction === undefined) this.fail(p, "A correctResponsesPattern needs an interactionType.");
       if (!Array.isArray(value.correctResponsesPattern)) this.fail(p, "Must be an array of strings.");
       else for (const [i, r] of value.correctResponsesPattern.entries()) this.string(r, join(p, String(i)));
     }

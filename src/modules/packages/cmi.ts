@@ -4,10 +4,20 @@
  * the result a module gets.
  */
 
+import { NAV_TYPE_MISMATCH, parseNavRequest } from "./navigation";
+
 export type Cmi = Record<string, unknown>;
 export type ScormStandard = "scorm12" | "scorm2004";
 
-export class CommitBodyError extends Error {}
+/** A commit the runtime refuses; `code` is the SCORM error code answered (101 general, 406 type mismatch). */
+export class CommitBodyError extends Error {
+  constructor(
+    message: string,
+    readonly code = 101,
+  ) {
+    super(message);
+  }
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -60,6 +70,20 @@ export interface CommitBody {
   cmi: Cmi;
   commitSequence: number | null;
   terminate: boolean;
+  /**
+   * SCORM 2004 `adl.nav.request` when the commit carries it (`adl: {nav: {request}}` in json, `adl.nav.request`
+   * flattened or as a param; scorm-again keeps it out of its commit body, the player adds it): validated against
+   * the request vocabulary, null when absent.
+   */
+  navRequest: string | null;
+}
+
+/** The commit's `adl.nav.request`, from a json (`adl.nav.request` nested) or flattened object. */
+function navRequestOf(data: Record<string, unknown>): unknown {
+  if ("adl.nav.request" in data) return data["adl.nav.request"];
+  const adl = data.adl;
+  if (isObject(adl) && isObject(adl.nav) && "request" in adl.nav) return adl.nav.request;
+  return undefined;
 }
 
 /**
@@ -92,6 +116,16 @@ export function parseCommitBody(text: string, terminateField = "terminate"): Com
     data = flat;
   }
   if (!isObject(data)) throw new CommitBodyError("The commit body must be a JSON object.");
+  return fromObject(
+    // scorm-again versions that post `{commitObject: {...}}` (renderCommonCommitFields wrapped).
+    isObject(data.commitObject) && !isObject(data.cmi) && !isObject(data.runtimeData)
+      ? { ...data, ...data.commitObject }
+      : data,
+    terminateField,
+  );
+}
+
+function fromObject(data: Record<string, unknown>, terminateField: string): CommitBody {
   const sequenceRaw = data.commitSequence;
   const commitSequence =
     sequenceRaw === undefined || sequenceRaw === null
@@ -114,7 +148,20 @@ export function parseCommitBody(text: string, terminateField = "terminate"): Com
   } else {
     throw new CommitBodyError("The commit has no CMI data (expected `cmi`, `cmi.*` keys or `runtimeData`).");
   }
-  return { cmi, commitSequence, terminate };
+  let navRaw = navRequestOf(data);
+  if (navRaw === undefined && isObject(runtime)) navRaw = navRequestOf(runtime);
+  let navRequest: string | null = null;
+  if (navRaw !== undefined && navRaw !== null && navRaw !== "") {
+    const parsed = typeof navRaw === "string" ? parseNavRequest(navRaw) : null;
+    if (!parsed) {
+      throw new CommitBodyError(
+        `adl.nav.request "${String(navRaw).slice(0, 100)}" is not a SCORM 2004 navigation request (continue, previous, {target=ID}choice, {target=ID}jump, exit, exitAll, abandon, abandonAll, suspendAll, _none_).`,
+        NAV_TYPE_MISMATCH,
+      );
+    }
+    navRequest = parsed.raw;
+  }
+  return { cmi, commitSequence, terminate, navRequest };
 }
 
 // ---- time ------------------------------------------------------------------------------------------------------

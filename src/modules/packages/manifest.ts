@@ -106,6 +106,22 @@ function childCi(element: XmlElement | undefined, name: string): XmlElement | un
 
 // ---- SCORM -----------------------------------------------------------------------------------------------------
 
+type Controls = { flow: boolean; choice: boolean; forward_only: boolean };
+
+/**
+ * An organization's or item's `<imsss:sequencing><imsss:controlMode>` (IMS SS defaults: choice true, flow false,
+ * forwardOnly false); it governs the navigation between the element's children. Only controlMode is read: a
+ * `sequencingCollection` referenced by IDRef, sequencing rules, rollup rules and objective maps are not.
+ */
+function controlsOf(element: XmlElement): Controls {
+  const mode = child(child(element, "sequencing"), "controlMode");
+  const flag = (name: string, fallback: boolean) => {
+    const value = attr(mode, name)?.trim().toLowerCase();
+    return value === "true" || value === "1" ? true : value === "false" || value === "0" ? false : fallback;
+  };
+  return { flow: flag("flow", false), choice: flag("choice", true), forward_only: flag("forwardOnly", false) };
+}
+
 function scormVersion(manifest: XmlElement): { standard: "scorm12" | "scorm2004"; version: string } {
   const metadata = child(manifest, "metadata");
   const schemaVersion = textOf(child(metadata, "schemaversion"));
@@ -157,7 +173,7 @@ export function parseScormManifest(source: string, prefixBase: string | undefine
   const organization = organizations.find((o) => attr(o, "identifier") === defaultId) ?? organizations[0];
   if (!organization) fail("imsmanifest.xml has no <organization>: nothing to launch.");
   const scos: NonNullable<PackageStructure["scos"]> = [];
-  const walk = (item: XmlElement) => {
+  const walk = (item: XmlElement, parentControls: Controls) => {
     const ref = attr(item, "identifierref");
     if (ref) {
       const resource = resources.get(ref);
@@ -189,11 +205,15 @@ export function parseScormManifest(source: string, prefixBase: string | undefine
           attr(child(item, "completionThreshold"), "minProgressMeasure") ??
             (textOf(child(item, "completionThreshold")) || undefined),
         ),
+        visible: attrCi(item, "isvisible")?.trim().toLowerCase() !== "false",
+        parent_controls: parentControls,
       });
     }
-    for (const c of childrenNamed(item, "item")) walk(c);
+    const own = controlsOf(item);
+    for (const c of childrenNamed(item, "item")) walk(c, own);
   };
-  for (const item of childrenNamed(organization as XmlElement, "item")) walk(item);
+  const rootControls = controlsOf(organization as XmlElement);
+  for (const item of childrenNamed(organization as XmlElement, "item")) walk(item, rootControls);
   if (scos.length === 0) fail("The default organization of imsmanifest.xml has no launchable item.");
   const first = scos.find((s) => s.scorm_type === "sco") ?? scos[0];
   const title =

@@ -31,6 +31,7 @@ import {
   scoState,
 } from "./cmi";
 import { packageRegistrations } from "./launch-tables";
+import { type NavOutcome, parseNavRequest, requestValid, resolveNavigation } from "./navigation";
 import { type PlayerClaims, signPlayerToken, verifyPlayerToken } from "./player";
 import {
   type PackageStructure,
@@ -248,24 +249,48 @@ export async function openPlayer(
   const standard = current.standard;
 
   const scos = current.structure?.scos ?? [];
+  // SCORM 2004 exitAll / abandonAll ended the attempt on the whole package: the sessions before it are closed
+  // (every SCO starts a new attempt, ab-initio).
+  const ender =
+    standard === "scorm2004"
+      ? sessionRows.find((r) => r.terminatedAt && (r.navRequest === "exitAll" || r.navRequest === "abandonAll"))
+      : undefined;
+  const boundary = ender?.terminatedAt ?? null;
+  const live = boundary ? sessionRows.filter((r) => r.createdAt > boundary) : sessionRows;
   let sco: Sco | undefined;
+  let followed: (NavOutcome & { from: string }) | null = null;
+  let suspendAll = false;
   if (scoIdentifier) {
     sco = scos.find((s) => s.identifier === scoIdentifier);
     if (!sco) throw ApiError.validation([{ path: "sco", message: `The package has no SCO "${scoIdentifier}".` }]);
   } else {
-    // Resume where the learner was, else the first SCO not finished, else the first.
+    // SCORM 2004: the navigation request the last SCO left when it terminated (continue, previous, choice, ...).
     const last = sessionRows[0];
-    sco =
-      (last && !isDoneStatus(last) ? scos.find((s) => s.identifier === last.scoIdentifier) : undefined) ??
+    const request =
+      standard === "scorm2004" && last?.terminatedAt && last.navRequest ? parseNavRequest(last.navRequest) : null;
+    if (last && request) {
+      followed = { ...resolveNavigation(scos, last.scoIdentifier, request), from: last.scoIdentifier };
+      if (followed.action === "deliver" && followed.sco) sco = followed.sco;
+      if (followed.action === "suspend" && followed.sco) {
+        sco = followed.sco;
+        suspendAll = true;
+      }
+    }
+    // Else resume where the learner was, else the first SCO not finished, else the first.
+    const lastLive = live[0];
+    sco ??=
+      (lastLive && !isDoneStatus(lastLive) ? scos.find((s) => s.identifier === lastLive.scoIdentifier) : undefined) ??
       countedScos(current.structure).find(
-        (s) => !sessionRows.some((r) => r.scoIdentifier === s.identifier && isDoneStatus(r)),
+        (s) => !live.some((r) => r.scoIdentifier === s.identifier && isDoneStatus(r)),
       ) ??
       scos[0];
   }
   if (!sco) return null;
-  const latest = sessionRows.filter((r) => r.scoIdentifier === sco.identifier).sort((a, b) => b.attempt - a.attempt)[0];
-  // An attempt continues until it is finished and was left without suspending (SCORM's cmi.exit).
-  const resume = latest && !(latest.terminatedAt && isDoneStatus(latest) && latest.exitMode !== "suspend");
+  const attempts = sessionRows.filter((r) => r.scoIdentifier === sco.identifier).sort((a, b) => b.attempt - a.attempt);
+  const latest = attempts.find((r) => !boundary || r.createdAt > boundary);
+  // An attempt continues until it is finished and was left without suspending (SCORM's cmi.exit, or suspendAll).
+  const resume =
+    latest && (suspendAll || !(latest.terminatedAt && isDoneStatus(latest) && latest.exitMode !== "suspend"));
   const versionOf = resume ? versionRows.find((v) => v.version === latest.packageVersion) : current;
   const playVersion: PackageVersionRow = versionOf ?? current;
   const playSco = playVersion.structure?.scos?.find((s) => s.identifier === sco.identifier) ?? sco;
@@ -281,6 +306,7 @@ export async function openPlayer(
         totalSeconds: sql`${scormSessions.totalSeconds} + CASE WHEN ${scormSessions.terminatedAt} IS NULL THEN ${scormSessions.sessionSeconds} ELSE 0 END`,
         sessionSeconds: 0,
         terminatedAt: null,
+        navRequest: null,
         updatedAt: now,
       })
       .where(and(eq(scormSessions.tenantId, t), eq(scormSessions.id, latest.id)))
@@ -300,7 +326,7 @@ export async function openPlayer(
         userId: ctx.principal.userId,
         scoIdentifier: sco.identifier,
         standard,
-        attempt: (latest?.attempt ?? 0) + 1,
+        attempt: (attempts[0]?.attempt ?? 0) + 1,
         cmi: initialCmi(standard, sco, { id: learner.id, name: learner.name }),
         createdAt: now,
         updatedAt: now,
@@ -317,6 +343,8 @@ export async function openPlayer(
     lno: session.launchCount,
   });
   const commitUrl = `${baseUrl}/v1/learner/scorm/sessions/${session.id}/commit?token=${token}`;
+  const playScos = playVersion.structure?.scos ?? [];
+  const valid = standard === "scorm2004" ? requestValid(playScos, playSco.identifier) : null;
   return {
     standard,
     package_id: packageId,
@@ -325,10 +353,11 @@ export async function openPlayer(
     attempt: session.attempt,
     resumed: !!resume,
     sco: { identifier: playSco.identifier, title: playSco.title },
-    scos: (playVersion.structure?.scos ?? []).map((s) => ({
+    scos: playScos.map((s) => ({
       identifier: s.identifier,
       title: s.title,
       scorm_type: s.scorm_type,
+      visible: s.visible ?? true,
     })),
     launch_url: `${baseUrl}/content/${token}/${encodeLaunchPath(playSco.launch)}`,
     commit_url: commitUrl,
@@ -336,7 +365,25 @@ export async function openPlayer(
     token,
     expires_at: expiresAt,
     cmi: resumeCmi(session),
+    // SCORM 2004: what the SCO's Next / Previous / choice buttons may ask (load with `loadFromJSON(adl, "adl")`),
+    // and the request this launch followed.
+    adl: valid ? { nav: { request_valid: { continue: valid.continue, previous: valid.previous } } } : null,
+    navigation: valid
+      ? {
+          request_valid: valid,
+          followed: followed
+            ? {
+                request: followed.request,
+                from_sco: followed.from,
+                valid: followed.valid,
+                action: followed.action,
+                reason: followed.reason,
+              }
+            : null,
+        }
+      : null,
     scorm_again: {
+      ...(valid ? { scoItemIds: valid.choice } : {}),
       lmsCommitUrl: commitUrl,
       dataCommitFormat: "json",
       includeCommitSequence: true,
@@ -367,7 +414,24 @@ export async function getSession(ctx: LearnerCtx, id: number) {
  * The commit's answer. SCORM-level refusals are HTTP 200 with `result: false` (scorm-again reads `result` and
  * `errorCode`); HTTP errors are kept for authentication and unknown sessions (problem+json).
  */
-export type CommitAnswer = { status: 200; body: { result: boolean; errorCode: number; detail?: string } };
+export type CommitAnswer = {
+  status: 200;
+  body: {
+    result: boolean;
+    errorCode: number;
+    detail?: string;
+    /** SCORM 2004 terminate commit with an `adl.nav.request`: where it leads (see navigation.ts) */
+    navigation?: {
+      request: string;
+      target: string | null;
+      valid: boolean;
+      action: NavOutcome["action"];
+      sco: { identifier: string; title: string } | null;
+      reason: string | null;
+      player_url: string;
+    };
+  };
+};
 
 /** Who commits: a learner (bearer token, current launch) or a launch token (the launch it was issued for). */
 export type Committer = { kind: "learner"; userId: number } | { kind: "token"; token: string };
@@ -416,7 +480,7 @@ export async function commitSession(
   try {
     parsed = parseCommitBody(body.text);
   } catch (err) {
-    if (err instanceof CommitBodyError) return fail(err.message);
+    if (err instanceof CommitBodyError) return fail(err.message, err.code);
     throw err;
   }
   const terminate = parsed.terminate || body.terminateParam || body.contentType.startsWith("text/plain");
@@ -459,6 +523,7 @@ export async function commitSession(
       scoreMax: state.scoreMax,
       scoreScaled: state.scoreScaled,
       exitMode: state.exit,
+      ...(session.standard === "scorm2004" && parsed.navRequest !== null ? { navRequest: parsed.navRequest } : {}),
       ...(terminate
         ? {
             totalSeconds: sql`${scormSessions.totalSeconds} + ${state.sessionSeconds}`,
@@ -489,7 +554,26 @@ export async function commitSession(
     };
   }
   await reportProgress(ctx, written, state, versionRows[0]?.structure ?? null);
-  return { status: 200, body: { result: true, errorCode: 0 } };
+  const request =
+    terminate && written.standard === "scorm2004" && written.navRequest ? parseNavRequest(written.navRequest) : null;
+  if (!request) return { status: 200, body: { result: true, errorCode: 0 } };
+  const outcome = resolveNavigation(versionRows[0]?.structure?.scos ?? [], written.scoIdentifier, request);
+  return {
+    status: 200,
+    body: {
+      result: true,
+      errorCode: 0,
+      navigation: {
+        request: outcome.request,
+        target: outcome.target,
+        valid: outcome.valid,
+        action: outcome.action,
+        sco: outcome.sco ? { identifier: outcome.sco.identifier, title: outcome.sco.title } : null,
+        reason: outcome.reason,
+        player_url: `/v1/learner/courses/${written.courseId}/modules/${written.placementId}/player`,
+      },
+    },
+  };
 }
 
 /** Hands the module's result to progress when the SCOs finish it, once per distinct result. */

@@ -22,6 +22,17 @@ export const PackageStructureSchema = z
           max_time_allowed: z.string().nullable(),
           time_limit_action: z.string().nullable(),
           completion_threshold: z.number().nullable(),
+          visible: z
+            .boolean()
+            .optional()
+            .openapi({ description: "The item's isvisible (false: not in the table of contents)" }),
+          parent_controls: z
+            .object({ flow: z.boolean(), choice: z.boolean(), forward_only: z.boolean() })
+            .optional()
+            .openapi({
+              description:
+                "SCORM 2004: the imsss:controlMode of the item's parent (organization or enclosing item) that governs navigation to and from it",
+            }),
         }),
       )
       .optional(),
@@ -156,13 +167,55 @@ export const ScormPlayer = z
     attempt: z.number().int(),
     resumed: z.boolean().openapi({ description: "An open attempt was resumed (its CMI state is in `cmi`)" }),
     sco: z.object({ identifier: z.string(), title: z.string() }),
-    scos: z.array(z.object({ identifier: z.string(), title: z.string(), scorm_type: z.enum(["sco", "asset"]) })),
+    scos: z.array(
+      z.object({
+        identifier: z.string(),
+        title: z.string(),
+        scorm_type: z.enum(["sco", "asset"]),
+        visible: z
+          .boolean()
+          .openapi({ description: "The item's isvisible: false keeps it out of the table of contents" }),
+      }),
+    ),
     launch_url: z.string().openapi({ description: "Load this in the player's iframe (`/content/{token}/...`)" }),
     commit_url: z.string().openapi({ description: "scorm-again's `lmsCommitUrl` (carries the launch token)" }),
     state_url: z.string(),
     token: z.string(),
     expires_at: Timestamp,
     cmi: CmiState,
+    adl: z
+      .object({
+        nav: z.object({
+          request_valid: z.object({ continue: z.enum(["true", "false"]), previous: z.enum(["true", "false"]) }),
+        }),
+      })
+      .nullable()
+      .openapi({
+        description:
+          'SCORM 2004: `adl.nav.request_valid` for this SCO, for scorm-again\'s `loadFromJSON(adl, "adl")` before Initialize (null for SCORM 1.2)',
+      }),
+    navigation: z
+      .object({
+        request_valid: z.object({
+          continue: z.enum(["true", "false"]),
+          previous: z.enum(["true", "false"]),
+          choice: z
+            .array(z.string())
+            .openapi({ description: "Items a choice request may target (scorm-again `scoItemIds`)" }),
+        }),
+        followed: z
+          .object({
+            request: z.string(),
+            from_sco: z.string(),
+            valid: z.boolean(),
+            action: z.enum(["deliver", "end_attempt", "suspend", "end", "none"]),
+            reason: z.string().nullable(),
+          })
+          .nullable()
+          .openapi({ description: "The navigation request of the previous SCO this launch followed (null: none)" }),
+      })
+      .nullable()
+      .openapi({ description: "SCORM 2004 navigation between SCOs (null for SCORM 1.2); see docs/packages.md" }),
     scorm_again: z
       .record(z.string(), z.unknown())
       .openapi({ description: "Settings to pass to scorm-again's API constructor" }),
@@ -265,11 +318,28 @@ export const CommitQuery = z.object({
 export const CommitResult = z
   .object({
     result: z.boolean(),
-    errorCode: z
-      .number()
-      .int()
-      .openapi({ description: "0, or a SCORM error code (101 general, 143 commit after termination)" }),
+    errorCode: z.number().int().openapi({
+      description:
+        "0, or a SCORM error code (101 general, 143 commit after termination, 406 malformed adl.nav.request)",
+    }),
     detail: z.string().optional(),
+    navigation: z
+      .object({
+        request: z.string().openapi({ description: "The SCO's adl.nav.request, e.g. continue or {target=SCO2}choice" }),
+        target: z.string().nullable(),
+        valid: z.boolean().openapi({ description: "false: the sequencer does not accept it here and ignores it" }),
+        action: z.enum(["deliver", "end_attempt", "suspend", "end", "none"]).openapi({
+          description:
+            "deliver: open the player again (POST player_url with {}) to play `sco`; end_attempt (exitAll, abandonAll): the attempt ended, close the content; suspend (suspendAll): close the content, the next launch resumes this SCO; end (exit, abandon, continue past the last item): close the content; none: nothing to do",
+        }),
+        sco: z.object({ identifier: z.string(), title: z.string() }).nullable(),
+        reason: z.string().nullable(),
+        player_url: z
+          .string()
+          .openapi({ description: "POST here (learner token, body {}) to get the next SCO's player" }),
+      })
+      .optional()
+      .openapi({ description: "SCORM 2004 terminate commit that carried an adl.nav.request: where it leads" }),
   })
   .openapi("ScormCommitResult");
 

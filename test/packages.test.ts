@@ -888,3 +888,236 @@ describe("package API: validation, authentication, permissions, tenants", () => 
     );
   });
 });
+
+const MANIFEST_2004_NAV = `<?xml version="1.0" encoding="UTF-8"?>
+<manifest identifier="com.example.nav" version="1"
+  xmlns="http://www.imsglobal.org/xsd/imscp_v1p1" xmlns:adlcp="http://www.adlnet.org/xsd/adlcp_v1p3"
+  xmlns:imsss="http://www.imsglobal.org/xsd/imsss">
+  <metadata><schema>ADL SCORM</schema><schemaversion>2004 4th Edition</schemaversion></metadata>
+  <organizations default="o1">
+    <organization identifier="o1">
+      <title>Navigation course</title>
+      <item identifier="s1" identifierref="r1"><title>One</title></item>
+      <item identifier="s2" identifierref="r2"><title>Two</title></item>
+      <item identifier="s3" identifierref="r3" isvisible="false"><title>Three (hidden)</title></item>
+      <item identifier="c1">
+        <title>Locked cluster</title>
+        <item identifier="s4" identifierref="r4"><title>Four</title></item>
+        <imsss:sequencing><imsss:controlMode choice="false" flow="false"/></imsss:sequencing>
+      </item>
+      <imsss:sequencing><imsss:controlMode choice="true" flow="true"/></imsss:sequencing>
+    </organization>
+  </organizations>
+  <resources>
+    <resource identifier="r1" type="webcontent" adlcp:scormType="sco" href="one.html"><file href="one.html"/></resource>
+    <resource identifier="r2" type="webcontent" adlcp:scormType="sco" href="two.html"><file href="two.html"/></resource>
+    <resource identifier="r3" type="webcontent" adlcp:scormType="sco" href="three.html"><file href="three.html"/></resource>
+    <resource identifier="r4" type="webcontent" adlcp:scormType="sco" href="four.html"><file href="four.html"/></resource>
+  </resources>
+</manifest>`;
+
+describe("SCORM 2004 navigation between SCOs (adl.nav.request)", () => {
+  let t: TestTenant;
+  let pkg: any;
+
+  beforeAll(async () => {
+    t = await createTenant();
+    pkg = await imported(
+      t,
+      zipSync({
+        "imsmanifest.xml": strToU8(MANIFEST_2004_NAV),
+        "one.html": html("SCO One"),
+        "two.html": html("SCO Two"),
+        "three.html": html("SCO Three"),
+        "four.html": html("SCO Four"),
+      }),
+    );
+  });
+
+  /** A terminate commit of the player's session, json or flattened. */
+  const terminate = (player: any, body: Record<string, unknown>) =>
+    raw("POST", `${pathOf(player.commit_url)}&terminate=true`, {
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ commitSequence: 1, ...body }),
+    });
+  const openPlayer = async (learner: Learner, course: { courseId: number; placementId: number }, body = {}) => {
+    const res = await api("POST", `/v1/learner/courses/${course.courseId}/modules/${course.placementId}/player`, {
+      token: learner.token,
+      body,
+    });
+    expectStatus(res, 200);
+    return res.body;
+  };
+
+  it("reads the items' order, isvisible and each parent's controlMode", () => {
+    expect(pkg.status).toBe("ready");
+    const scos = pkg.structure.scos;
+    expect(scos.map((s: any) => s.identifier)).toEqual(["s1", "s2", "s3", "s4"]);
+    expect(scos[0]).toMatchObject({
+      visible: true,
+      parent_controls: { flow: true, choice: true, forward_only: false },
+    });
+    expect(scos[2].visible).toBe(false);
+    expect(scos[3].parent_controls).toEqual({ flow: false, choice: false, forward_only: false });
+  });
+
+  it("continue, previous, choice, jump and exitAll move the learner between SCOs; the module completes with all four", async () => {
+    const learner = await learnerSession(t);
+    const course = await courseWith(t, pkg.id, [learner]);
+
+    // 1. The first launch plays s1: Next is valid, Previous is not, choice may target s1..s3 (s4's parent forbids it).
+    let player = (await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token })).body
+      .player;
+    expect(player.sco.identifier).toBe("s1");
+    expect(player.scos.find((s: any) => s.identifier === "s3").visible).toBe(false);
+    expect(player.adl).toEqual({ nav: { request_valid: { continue: "true", previous: "false" } } });
+    expect(player.navigation).toEqual({
+      request_valid: { continue: "true", previous: "false", choice: ["s1", "s2", "s3"] },
+      followed: null,
+    });
+    expect(player.scorm_again.scoItemIds).toEqual(["s1", "s2", "s3"]);
+
+    // 2. s1 completes and asks to continue (json: adl.nav.request nested): the answer says where it leads.
+    let commit = await terminate(player, {
+      cmi: { completion_status: "completed", exit: "normal", session_time: "PT10S" },
+      adl: { nav: { request: "continue" } },
+    });
+    expect(commit.body).toEqual({
+      result: true,
+      errorCode: 0,
+      navigation: {
+        request: "continue",
+        target: null,
+        valid: true,
+        action: "deliver",
+        sco: { identifier: "s2", title: "Two" },
+        reason: null,
+        player_url: `/v1/learner/courses/${course.courseId}/modules/${course.placementId}/player`,
+      },
+    });
+    expect((await progressOf(t, course.placementId, learner.id))?.status).not.toBe("completed");
+
+    // 3. The next launch without `sco` plays s2, where Previous is now valid.
+    player = await openPlayer(learner, course);
+    expect(player.sco.identifier).toBe("s2");
+    expect(player.cmi.entry).toBe("ab-initio");
+    expect(player.navigation.followed).toEqual({
+      request: "continue",
+      from_sco: "s1",
+      valid: true,
+      action: "deliver",
+      reason: null,
+    });
+    expect(player.adl.nav.request_valid).toEqual({ continue: "true", previous: "true" });
+
+    // 4. s2 suspends and goes back (flattened format): s1 again, a new attempt since s1 was finished.
+    commit = await terminate(player, {
+      "cmi.completion_status": "incomplete",
+      "cmi.exit": "suspend",
+      "cmi.location": "page-3",
+      "adl.nav.request": "previous",
+    });
+    expect(commit.body.navigation).toMatchObject({ valid: true, action: "deliver", sco: { identifier: "s1" } });
+    player = (await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token })).body.player;
+    expect(player.sco.identifier).toBe("s1");
+    expect(player).toMatchObject({ attempt: 2, resumed: false });
+
+    // 5. s1 jumps by choice to the hidden s3 (choice is allowed; isvisible only hides it from the TOC).
+    commit = await terminate(player, { cmi: { exit: "normal" }, adl: { nav: { request: "{target=s3}choice" } } });
+    expect(commit.body.navigation).toMatchObject({ valid: true, target: "s3", sco: { identifier: "s3" } });
+    player = await openPlayer(learner, course);
+    expect(player.sco.identifier).toBe("s3");
+    // Flow into s4 is disabled by its cluster's controlMode: Next is not valid from s3.
+    expect(player.adl.nav.request_valid).toEqual({ continue: "false", previous: "true" });
+
+    // 6. s3 completes and asks to continue anyway: stored, the request is not valid and ignored; the next launch
+    //    plays where the learner was: the first SCO not finished, s2, resumed from its suspend.
+    commit = await terminate(player, {
+      cmi: { completion_status: "completed" },
+      adl: { nav: { request: "continue" } },
+    });
+    expect(commit.body).toMatchObject({
+      result: true,
+      errorCode: 0,
+      navigation: { valid: false, action: "none", sco: null },
+    });
+    expect(commit.body.navigation.reason).toContain("flow");
+    player = await openPlayer(learner, course);
+    expect(player.sco.identifier).toBe("s2");
+    expect(player.resumed).toBe(true);
+    expect(player.cmi).toMatchObject({ entry: "resume", location: "page-3" });
+    expect(player.navigation.followed).toMatchObject({ request: "continue", from_sco: "s3", valid: false });
+
+    // 7. s2 completes; a choice of s4 is refused by s4's parent (choice="false") ...
+    commit = await terminate(player, {
+      cmi: { completion_status: "completed", exit: "normal" },
+      adl: { nav: { request: "{target=s4}choice" } },
+    });
+    expect(commit.body.navigation).toMatchObject({ valid: false, action: "none" });
+    expect(commit.body.navigation.reason).toContain("choice");
+    // ... and s4 is the only SCO left unfinished, so the next launch plays it anyway; s4 completes with exitAll.
+    player = await openPlayer(learner, course);
+    expect(player.sco.identifier).toBe("s4");
+    commit = await terminate(player, { cmi: { completion_status: "completed" }, adl: { nav: { request: "exitAll" } } });
+    expect(commit.body.navigation).toMatchObject({ valid: true, action: "end_attempt", sco: null });
+
+    // Every counted SCO finished: the module is completed.
+    expect((await progressOf(t, course.placementId, learner.id))?.status).toBe("completed");
+
+    // 8. exitAll ended the attempt on the package: the next launch starts over at s1, a new attempt, ab-initio;
+    //    s2 too starts a new attempt instead of resuming the old one.
+    player = await openPlayer(learner, course);
+    expect(player).toMatchObject({ sco: { identifier: "s1" }, attempt: 3, resumed: false });
+    expect(player.cmi.entry).toBe("ab-initio");
+    expect(player.navigation.followed).toMatchObject({ request: "exitAll", action: "end_attempt" });
+
+    // 9. suspendAll: the next launch resumes the same SCO's session.
+    commit = await terminate(player, {
+      cmi: { completion_status: "incomplete", exit: "suspend", suspend_data: "s1-state" },
+      adl: { nav: { request: "suspendAll" } },
+    });
+    expect(commit.body.navigation).toMatchObject({ action: "suspend", sco: { identifier: "s1" } });
+    const resumed = await openPlayer(learner, course);
+    expect(resumed).toMatchObject({ sco: { identifier: "s1" }, session_id: player.session_id, resumed: true });
+    expect(resumed.cmi).toMatchObject({ entry: "resume", suspend_data: "s1-state" });
+    const s2 = await openPlayer(learner, course, { sco: "s2" });
+    expect(s2).toMatchObject({ attempt: 2, resumed: false });
+
+    // The jump to s4 ignores the control modes (SCORM 2004 4th edition jump).
+    commit = await terminate(s2, { cmi: {}, adl: { nav: { request: "{target=s4}jump" } } });
+    expect(commit.body.navigation).toMatchObject({ valid: true, action: "deliver", sco: { identifier: "s4" } });
+    expect((await openPlayer(learner, course)).sco.identifier).toBe("s4");
+  });
+
+  it("refuses a malformed adl.nav.request with errorCode 406 and stores nothing; ignores impossible ones", async () => {
+    const learner = await learnerSession(t);
+    const course = await courseWith(t, pkg.id, [learner]);
+    const player = (await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token })).body
+      .player;
+    for (const request of ["forward", "{target=}choice", "choice", "{target=s2}continue", 7]) {
+      const refused = await terminate(player, {
+        cmi: { completion_status: "completed" },
+        adl: { nav: { request } },
+      });
+      expect(refused.body, String(request)).toMatchObject({ result: false, errorCode: 406 });
+      expect(refused.body.detail).toContain("adl.nav.request");
+    }
+    const flattened = await terminate(player, { "cmi.completion_status": "completed", "adl.nav.request": "next" });
+    expect(flattened.body).toMatchObject({ result: false, errorCode: 406 });
+    const state = await api("GET", `/v1/learner/scorm/sessions/${player.session_id}`, { token: learner.token });
+    expect(state.body).toMatchObject({ commit_sequence: 0, completion_status: null, terminated_at: null });
+
+    // previous from the first item and a choice of an unknown item: stored, not valid, ignored by the next launch.
+    const first = await terminate(player, {
+      cmi: { completion_status: "incomplete" },
+      adl: { nav: { request: "previous" } },
+    });
+    expect(first.body).toMatchObject({ result: true, navigation: { valid: false, action: "none" } });
+    const again = await openPlayer(learner, course);
+    expect(again).toMatchObject({ sco: { identifier: "s1" }, session_id: player.session_id });
+    const unknown = await terminate(again, { cmi: {}, adl: { nav: { request: "{target=nope}choice" } } });
+    expect(unknown.body.navigation).toMatchObject({ valid: false, target: "nope" });
+    expect(unknown.body.navigation.reason).toContain("nope");
+    expect((await openPlayer(learner, course)).sco.identifier).toBe("s1");
+  });
+});

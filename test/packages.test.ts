@@ -1118,6 +1118,15 @@ describe("SCORM 2004 navigation between SCOs (adl.nav.request)", () => {
     const unknown = await terminate(again, { cmi: {}, adl: { nav: { request: "{target=nope}choice" } } });
     expect(unknown.body.navigation).toMatchObject({ valid: false, target: "nope" });
     expect(unknown.body.navigation.reason).toContain("nope");
-    expect((await openPlayer(learner, course)).sco.identifier).toBe("s1");
+    const last = await openPlayer(learner, course);
+    expect(last.sco.identifier).toBe("s1");
+
+    // The params format carries it as one more key=value item.
+    const params = await raw("POST", `${pathOf(last.commit_url)}&terminate=true`, {
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(["cmi.exit=normal", "adl.nav.request=exitAll", "commitSequence=1"]),
+    });
+    expect(params.body).toMatchObject({ result: true, navigation: { request: "exitAll", action: "end_attempt" } });
+    expect(await openPlayer(learner, course)).toMatchObject({ sco: { identifier: "s1" }, attempt: 2 });
   });
 });

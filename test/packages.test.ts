@@ -1127,6 +1127,16 @@ describe("SCORM 2004 navigation between SCOs (adl.nav.request)", () => {
       body: JSON.stringify(["cmi.exit=normal", "adl.nav.request=exitAll", "commitSequence=1"]),
     });
     expect(params.body).toMatchObject({ result: true, navigation: { request: "exitAll", action: "end_attempt" } });
-    expect(await openPlayer(learner, course)).toMatchObject({ sco: { identifier: "s1" }, attempt: 2 });
+    const fresh = await openPlayer(learner, course);
+    expect(fresh).toMatchObject({ sco: { identifier: "s1" }, attempt: 2 });
+
+    // ... and scorm-again posts that format as a form (its params joined with &), the beacon too.
+    const form = await raw("POST", `${pathOf(fresh.commit_url)}&terminate=true`, {
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "cmi.completion_status=completed&adl.nav.request={target=s2}choice&commitSequence=1",
+    });
+    expect(form.body).toMatchObject({ result: true, navigation: { valid: true, sco: { identifier: "s2" } } });
+    const stored = await api("GET", `/v1/learner/scorm/sessions/${fresh.session_id}`, { token: learner.token });
+    expect(stored.body).toMatchObject({ completion_status: "completed", commit_sequence: 1 });
   });
 });

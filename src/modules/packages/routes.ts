@@ -514,6 +514,15 @@ packagesRouter.openapi(
           // scorm-again's `{result: false, errorCode}` instead of a validation problem.
           "application/json": { schema: COMMIT_BODY_SCHEMA },
           "text/plain": { schema: z.string().openapi({ description: "The same JSON, as sendBeacon sends it" }) },
+          // Plain schema too: read by the handler, not validated as a form.
+          "application/x-www-form-urlencoded": {
+            schema: {
+              type: "object" as const,
+              additionalProperties: { type: "string" as const },
+              description:
+                'scorm-again\'s `params` format (what it sends for `dataCommitFormat: "params"`): `cmi.completion_status=completed&adl.nav.request=continue&commitSequence=3`',
+            },
+          },
         },
       },
     },
@@ -529,8 +538,16 @@ packagesRouter.openapi(
     const id = c.req.valid("param").id;
     const query = c.req.valid("query");
     const contentType = (c.req.header("content-type") ?? "").toLowerCase();
-    if (!contentType.startsWith("application/json") && !contentType.startsWith("text/plain")) {
-      throw new ApiError(415, "Send the commit as `application/json` (or `text/plain` from sendBeacon).");
+    // scorm-again sends its `params` format as `application/x-www-form-urlencoded` (`key=value&...`).
+    if (
+      !contentType.startsWith("application/json") &&
+      !contentType.startsWith("text/plain") &&
+      !contentType.startsWith("application/x-www-form-urlencoded")
+    ) {
+      throw new ApiError(
+        415,
+        "Send the commit as `application/json` (`text/plain` from sendBeacon, `application/x-www-form-urlencoded` for scorm-again's params format).",
+      );
     }
     let ctx: ReturnType<typeof tenantContextFor>;
     let committer: Parameters<typeof commitSession>[2];

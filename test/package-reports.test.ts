@@ -5,15 +5,14 @@
  * (JSON pages by offset and by cursor, filters), the per-learner view and both CSV exports show the attempts,
  * statuses, scores, times and interactions each protocol recorded.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { strToU8, zipSync } from "fflate";
 import { beforeAll, describe, expect, it } from "vitest";
-import worker from "../src/index";
-import { importPackage } from "../src/modules/packages/import";
 import { ATTEMPT_CSV_HEADER, INTERACTION_CSV_HEADER, packageReport } from "../src/modules/packages/report";
 import { createDb } from "../src/platform/db";
 import { type ApiResponse, api, expectProblem, expectStatus } from "./helpers/api";
 import { createTenant, keyWithout, learnerSession, type TestTenant, unique } from "./helpers/factories";
+import { courseWithPackage, importedPackage, post, raw } from "./helpers/packages";
 import { type Recorded, recordingD1 } from "./helpers/recording-d1";
 import { xapi } from "./helpers/xapi";
 
@@ -29,61 +28,9 @@ const V = {
 };
 const SESSION_EXT = "https://w3id.org/xapi/cmi5/context/extensions/sessionid";
 
-async function raw(method: string, path: string, headers: Record<string, string> = {}, body?: BodyInit) {
-  const url = path.startsWith("http") ? path : `http://lectern.test${path}`;
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(url, { method, headers, body }), env, ctx);
-  await waitOnExecutionContext(ctx);
-  const text = await res.text();
-  let parsed: any = text;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, headers: res.headers, body: parsed, text } as ApiResponse;
-}
-
 const pathOf = (url: string) => url.replace(/^https?:\/\/[^/]+/, "");
 const page = (title: string) =>
   strToU8(`<!doctype html><html><head><title>${title}</title></head><body></body></html>`);
-
-async function post(t: TestTenant, path: string, body: unknown) {
-  const res = await api("POST", path, { token: t.key, body });
-  expect(res.status, `${path}: ${res.text}`).toBeLessThan(300);
-  return res.body;
-}
-
-async function imported(t: TestTenant, zip: Uint8Array) {
-  const res = await raw(
-    "POST",
-    "/v1/admin/packages",
-    { authorization: `Bearer ${t.key}`, "content-type": "application/zip", "content-length": String(zip.length) },
-    zip,
-  );
-  expectStatus(res, 201);
-  await importPackage(env, t.id, res.body.id);
-  const pkg = await api("GET", `/v1/admin/packages/${res.body.id}`, { token: t.key });
-  expect(pkg.body.status, JSON.stringify(pkg.body)).toBe("ready");
-  return pkg.body as { id: number; standard: string };
-}
-
-async function courseWith(t: TestTenant, packageId: number, learners: Learner[]) {
-  const module = await post(t, "/v1/admin/modules", {
-    type: "scorm",
-    name: unique("Package"),
-    settings: { package_id: packageId },
-  });
-  const course = await post(t, "/v1/admin/courses", { name: unique("Course") });
-  const section = await post(t, `/v1/admin/courses/${course.id}/sections`, { name: "Week 1" });
-  const placement = await post(t, `/v1/admin/courses/${course.id}/sections/${section.id}/placements`, {
-    module_id: module.id,
-    required: true,
-  });
-  expectStatus(await api("POST", `/v1/admin/courses/${course.id}/publish`, { token: t.key }), 200);
-  await post(t, `/v1/admin/courses/${course.id}/enrollments`, { learner_ids: learners.map((l) => l.id) });
-  return { courseId: course.id as number, placementId: placement.id as number };
-}
 
 async function launch(learner: Learner, course: { courseId: number; placementId: number }) {
   const res = await api("POST", `/v1/learner/courses/${course.courseId}/modules/${course.placementId}/launch`, {
@@ -197,11 +144,11 @@ describe("package reports: every standard, per package and per learner, JSON and
     outsider = await learnerSession(other);
 
     // SCORM 1.2: a passes with two interactions; b leaves it incomplete.
-    pkgs.scorm12 = await imported(
+    pkgs.scorm12 = await importedPackage(
       t,
       zipSync({ "imsmanifest.xml": strToU8(MANIFEST_12), "index.html": page("Lesson") }),
     );
-    const c12 = await courseWith(t, pkgs.scorm12.id, [a, b]);
+    const c12 = await courseWithPackage(t, pkgs.scorm12.id, [a, b]);
     await commit(await launch(a, c12), {
       cmi: {
         core: {
@@ -233,11 +180,11 @@ describe("package reports: every standard, per package and per learner, JSON and
     );
 
     // SCORM 2004: a fails with one interaction (learner_response).
-    pkgs.scorm2004 = await imported(
+    pkgs.scorm2004 = await importedPackage(
       t,
       zipSync({ "imsmanifest.xml": strToU8(MANIFEST_2004), "sco.html": page("Module") }),
     );
-    const c2004 = await courseWith(t, pkgs.scorm2004.id, [a]);
+    const c2004 = await courseWithPackage(t, pkgs.scorm2004.id, [a]);
     await commit(await launch(a, c2004), {
       cmi: {
         completion_status: "completed",
@@ -260,8 +207,8 @@ describe("package reports: every standard, per package and per learner, JSON and
     });
 
     // xAPI: a answers two questions and completes with a score and a duration; b only launches.
-    pkgs.xapi = await imported(t, zipSync({ "tincan.xml": strToU8(TINCAN), "story.html": page("Story") }));
-    const cx = await courseWith(t, pkgs.xapi.id, [a, b]);
+    pkgs.xapi = await importedPackage(t, zipSync({ "tincan.xml": strToU8(TINCAN), "story.html": page("Story") }));
+    const cx = await courseWithPackage(t, pkgs.xapi.id, [a, b]);
     const px = await launch(a, cx);
     await launch(b, cx);
     const auth = new URL(px.launch_url).searchParams.get("auth") as string;
@@ -283,8 +230,8 @@ describe("package reports: every standard, per package and per learner, JSON and
     expectStatus(sent as unknown as ApiResponse, 200);
 
     // cmi5: b answers one question, passes and terminates the session (its duration is the attempt's time).
-    pkgs.cmi5 = await imported(t, zipSync({ "cmi5.xml": strToU8(CMI5_XML), au: { "index.html": page("AU") } }));
-    const c5 = await courseWith(t, pkgs.cmi5.id, [b]);
+    pkgs.cmi5 = await importedPackage(t, zipSync({ "cmi5.xml": strToU8(CMI5_XML), au: { "index.html": page("AU") } }));
+    const c5 = await courseWithPackage(t, pkgs.cmi5.id, [b]);
     const p5 = await launch(b, c5);
     const fetched = await raw("POST", p5.fetch_url);
     expectStatus(fetched, 200);
@@ -640,8 +587,8 @@ describe("package reports over many attempts: keyset pages and CSV pages walk ev
   beforeAll(async () => {
     t = await createTenant();
     learners = await Promise.all([learnerSession(t), learnerSession(t), learnerSession(t)]);
-    pkg = await imported(t, zipSync({ "imsmanifest.xml": strToU8(MANIFEST_12), "index.html": page("Lesson") }));
-    const course = await courseWith(t, pkg.id, learners);
+    pkg = await importedPackage(t, zipSync({ "imsmanifest.xml": strToU8(MANIFEST_12), "index.html": page("Lesson") }));
+    const course = await courseWithPackage(t, pkg.id, learners);
     for (const learner of learners) await launch(learner, course);
     // Many more attempts than a CSV page (written straight to D1 from each learner's launched session), and a
     // registration per learner on the same placement, so both sources interleave in one learner's attempts.

@@ -14,6 +14,7 @@ import { abandonExpiredSessions, applyStatementsToProgress, lmsLrsContext } from
 import { createDb } from "../src/platform/db";
 import { api, expectStatus } from "./helpers/api";
 import { createTenant, learnerSession, type TestTenant, unique } from "./helpers/factories";
+import { courseWithPackage, importedPackage, post, raw } from "./helpers/packages";
 import { type Recorded, recordingD1 } from "./helpers/recording-d1";
 import { type LrsCredential, lrsCredential, q, xapi } from "./helpers/xapi";
 
@@ -25,58 +26,6 @@ const FAILED = "http://adlnet.gov/expapi/verbs/failed";
 const LAUNCHED = "http://adlnet.gov/expapi/verbs/launched";
 const SATISFIED = "https://w3id.org/xapi/adl/verbs/satisfied";
 const SESSION_EXT = "https://w3id.org/xapi/cmi5/context/extensions/sessionid";
-
-async function raw(method: string, url: string, headers: Record<string, string> = {}, body?: BodyInit) {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(url, { method, headers, body }), env, ctx);
-  await waitOnExecutionContext(ctx);
-  const text = await res.text();
-  let parsed: any = text;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, headers: res.headers, body: parsed, text };
-}
-
-async function post(t: TestTenant, path: string, body: unknown) {
-  const res = await api("POST", path, { token: t.key, body });
-  expect(res.status, `${path}: ${res.text}`).toBeLessThan(300);
-  return res.body;
-}
-
-async function imported(t: TestTenant, zip: Uint8Array) {
-  const res = await raw(
-    "POST",
-    "http://lectern.test/v1/admin/packages",
-    { authorization: `Bearer ${t.key}`, "content-type": "application/zip", "content-length": String(zip.length) },
-    zip,
-  );
-  expect(res.status, res.text).toBe(201);
-  await importPackage(env, t.id, res.body.id);
-  const pkg = await api("GET", `/v1/admin/packages/${res.body.id}`, { token: t.key });
-  expectStatus(pkg, 200);
-  expect(pkg.body.status, JSON.stringify(pkg.body)).toBe("ready");
-  return pkg.body;
-}
-
-async function courseWith(t: TestTenant, packageId: number, learners: Learner[]) {
-  const module = await post(t, "/v1/admin/modules", {
-    type: "scorm",
-    name: unique("Package"),
-    settings: { package_id: packageId },
-  });
-  const course = await post(t, "/v1/admin/courses", { name: unique("Course") });
-  const section = await post(t, `/v1/admin/courses/${course.id}/sections`, { name: "Week 1" });
-  const placement = await post(t, `/v1/admin/courses/${course.id}/sections/${section.id}/placements`, {
-    module_id: module.id,
-    required: true,
-  });
-  expectStatus(await api("POST", `/v1/admin/courses/${course.id}/publish`, { token: t.key }), 200);
-  await post(t, `/v1/admin/courses/${course.id}/enrollments`, { learner_ids: learners.map((l) => l.id) });
-  return { courseId: course.id as number, placementId: placement.id as number };
-}
 
 const launchPath = (c: number, p: number) => `/v1/learner/courses/${c}/modules/${p}/launch`;
 
@@ -127,7 +76,7 @@ describe("xAPI (TinCan) package: launch parameters, launch credential, statement
   let b: Learner;
   let tenantCred: LrsCredential;
   let otherCred: LrsCredential;
-  let course: Awaited<ReturnType<typeof courseWith>>;
+  let course: Awaited<ReturnType<typeof courseWithPackage>>;
   let playerA: any;
   let playerB: any;
   let xapiPackageId: number;
@@ -136,10 +85,10 @@ describe("xAPI (TinCan) package: launch parameters, launch credential, statement
     [t, other] = await Promise.all([createTenant(), createTenant()]);
     [a, b] = await Promise.all([learnerSession(t), learnerSession(t)]);
     [tenantCred, otherCred] = await Promise.all([lrsCredential(t), lrsCredential(other)]);
-    const pkg = await imported(t, zipSync({ "tincan.xml": strToU8(TINCAN), "story.html": page("Story") }));
+    const pkg = await importedPackage(t, zipSync({ "tincan.xml": strToU8(TINCAN), "story.html": page("Story") }));
     expect(pkg.standard).toBe("xapi");
     xapiPackageId = pkg.id;
-    course = await courseWith(t, pkg.id, [a, b]);
+    course = await courseWithPackage(t, pkg.id, [a, b]);
   });
 
   it("launch answers the content URL with the TinCan launch parameters and a registration kept per enrollment", async () => {
@@ -418,7 +367,7 @@ describe("cmi5 package: LaunchData, fetch URL, LMS statements, moveOn completes 
   let racer: Learner;
   let tenantCred: LrsCredential;
   let otherCred: LrsCredential;
-  let course: Awaited<ReturnType<typeof courseWith>>;
+  let course: Awaited<ReturnType<typeof courseWithPackage>>;
   let player: any;
   let authToken: string;
 
@@ -426,9 +375,12 @@ describe("cmi5 package: LaunchData, fetch URL, LMS statements, moveOn completes 
     [t, other] = await Promise.all([createTenant(), createTenant()]);
     [learner, racer] = await Promise.all([learnerSession(t), learnerSession(t)]);
     [tenantCred, otherCred] = await Promise.all([lrsCredential(t), lrsCredential(other)]);
-    const pkg = await imported(t, zipSync({ "cmi5.xml": strToU8(CMI5_XML), au: { "index.html": page("AU 1") } }));
+    const pkg = await importedPackage(
+      t,
+      zipSync({ "cmi5.xml": strToU8(CMI5_XML), au: { "index.html": page("AU 1") } }),
+    );
     expect(pkg.standard).toBe("cmi5");
-    course = await courseWith(t, pkg.id, [learner, racer]);
+    course = await courseWithPackage(t, pkg.id, [learner, racer]);
   });
 
   it("launch answers the AU URL with endpoint, fetch, actor, registration and activityId", async () => {
@@ -830,15 +782,18 @@ describe("cmi5 waive and the registrations of a package (admin)", () => {
   let other: TestTenant;
   let learner: Learner;
   let pkgId: number;
-  let course: Awaited<ReturnType<typeof courseWith>>;
+  let course: Awaited<ReturnType<typeof courseWithPackage>>;
   let player: any;
 
   beforeAll(async () => {
     [t, other] = await Promise.all([createTenant(), createTenant()]);
     learner = await learnerSession(t);
-    const pkg = await imported(t, zipSync({ "cmi5.xml": strToU8(TWO_AUS), "a.html": page("A"), "b.html": page("B") }));
+    const pkg = await importedPackage(
+      t,
+      zipSync({ "cmi5.xml": strToU8(TWO_AUS), "a.html": page("A"), "b.html": page("B") }),
+    );
     pkgId = pkg.id;
-    course = await courseWith(t, pkg.id, [learner]);
+    course = await courseWithPackage(t, pkg.id, [learner]);
     player = (await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token })).body.player;
     expect(player.au.id).toBe(AU_A);
   });
@@ -974,11 +929,11 @@ describe("cmi5 moveOn at registration and nested blocks", () => {
     const t = await createTenant();
     const learner = await learnerSession(t);
     const cred = await lrsCredential(t);
-    const pkg = await imported(
+    const pkg = await importedPackage(
       t,
       zipSync({ "cmi5.xml": strToU8(NA_XML), "intro.html": page("Intro"), "main.html": page("Main") }),
     );
-    const course = await courseWith(t, pkg.id, [learner]);
+    const course = await courseWithPackage(t, pkg.id, [learner]);
     const launch = () => api("POST", launchPath(course.courseId, course.placementId), { token: learner.token });
     const first = (await launch()).body.player;
     const satisfied = async () =>
@@ -1020,8 +975,11 @@ describe("cmi5 launch: one D1 batch", () => {
     const t = await createTenant();
     const learner = await learnerSession(t);
     const cred = await lrsCredential(t);
-    const pkg = await imported(t, zipSync({ "cmi5.xml": strToU8(CMI5_XML), au: { "index.html": page("AU 1") } }));
-    const course = await courseWith(t, pkg.id, [learner]);
+    const pkg = await importedPackage(
+      t,
+      zipSync({ "cmi5.xml": strToU8(CMI5_XML), au: { "index.html": page("AU 1") } }),
+    );
+    const course = await courseWithPackage(t, pkg.id, [learner]);
     const first = (await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token })).body
       .player;
     const state = () =>

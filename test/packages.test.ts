@@ -1089,6 +1089,28 @@ describe("SCORM 2004 navigation between SCOs (adl.nav.request)", () => {
     expect((await openPlayer(learner, course)).sco.identifier).toBe("s4");
   });
 
+  it("SCORM 1.2 has no navigation: no request_valid in its player, an adl.nav.request in its commit is ignored", async () => {
+    const pkg12 = await imported(t, scorm12Zip());
+    const learner = await learnerSession(t);
+    const course = await courseWith(t, pkg12.id, [learner]);
+    const player = (await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token })).body
+      .player;
+    expect(player).toMatchObject({ standard: "scorm12", adl: null, navigation: null });
+    expect(player.scorm_again.scoItemIds).toBeUndefined();
+    const commit = await terminate(player, {
+      cmi: { core: { lesson_status: "incomplete" } },
+      adl: { nav: { request: "continue" } },
+    });
+    expect(commit.body).toEqual({ result: true, errorCode: 0 });
+    const next = await openPlayer(learner, course);
+    expect(next.navigation).toBeNull();
+    const odd = await terminate(next, {
+      cmi: { core: { lesson_status: "completed" } },
+      adl: { nav: { request: "forward" } },
+    });
+    expect(odd.body).toEqual({ result: true, errorCode: 0 });
+  });
+
   it("refuses a malformed adl.nav.request with errorCode 406 and stores nothing; ignores impossible ones", async () => {
     const learner = await learnerSession(t);
     const course = await courseWith(t, pkg.id, [learner]);

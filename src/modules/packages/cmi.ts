@@ -90,7 +90,7 @@ function navRequestOf(data: Record<string, unknown>): unknown {
  * A commit body in any of scorm-again's formats. `terminateField` is the body field that marks the terminate
  * commit (scorm-again's `terminateCommitPayloadField`).
  */
-export function parseCommitBody(text: string, terminateField = "terminate"): CommitBody {
+export function parseCommitBody(text: string, terminateField = "terminate", readNavigation = true): CommitBody {
   let data: unknown;
   const trimmed = text.trim();
   if (!trimmed) throw new CommitBodyError("The commit body is empty.");
@@ -122,10 +122,11 @@ export function parseCommitBody(text: string, terminateField = "terminate"): Com
       ? { ...data, ...data.commitObject }
       : data,
     terminateField,
+    readNavigation,
   );
 }
 
-function fromObject(data: Record<string, unknown>, terminateField: string): CommitBody {
+function fromObject(data: Record<string, unknown>, terminateField: string, readNavigation: boolean): CommitBody {
   const sequenceRaw = data.commitSequence;
   const commitSequence =
     sequenceRaw === undefined || sequenceRaw === null
@@ -148,8 +149,9 @@ function fromObject(data: Record<string, unknown>, terminateField: string): Comm
   } else {
     throw new CommitBodyError("The commit has no CMI data (expected `cmi`, `cmi.*` keys or `runtimeData`).");
   }
-  let navRaw = navRequestOf(data);
-  if (navRaw === undefined && isObject(runtime)) navRaw = navRequestOf(runtime);
+  // SCORM 1.2 has no navigation data model: its commits' adl fields are not read.
+  let navRaw = readNavigation ? navRequestOf(data) : undefined;
+  if (readNavigation && navRaw === undefined && isObject(runtime)) navRaw = navRequestOf(runtime);
   let navRequest: string | null = null;
   if (navRaw !== undefined && navRaw !== null && navRaw !== "") {
     const parsed = typeof navRaw === "string" ? parseNavRequest(navRaw) : null;

@@ -478,7 +478,7 @@ export async function commitSession(
   });
   let parsed: ReturnType<typeof parseCommitBody>;
   try {
-    parsed = parseCommitBody(body.text);
+    parsed = parseCommitBody(body.text, "terminate", session.standard === "scorm2004");
   } catch (err) {
     if (err instanceof CommitBodyError) return fail(err.message, err.code);
     throw err;

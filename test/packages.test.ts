@@ -14,6 +14,7 @@ import { signPlayerToken } from "../src/modules/packages/player";
 import { versionPrefix } from "../src/modules/packages/storage";
 import { type ApiResponse, api, expectProblem, expectStatus } from "./helpers/api";
 import { createTenant, keyWithout, learnerSession, type TestTenant, unique } from "./helpers/factories";
+import { courseWithPackage, post } from "./helpers/packages";
 import { runQueue } from "./helpers/webhooks";
 
 type Learner = Awaited<ReturnType<typeof learnerSession>>;
@@ -112,31 +113,6 @@ function scorm2004Zip() {
   return zipSync({ "imsmanifest.xml": strToU8(MANIFEST_2004), content: { "sco.html": html("Module A") } });
 }
 
-async function post(t: TestTenant, path: string, body: unknown) {
-  const res = await api("POST", path, { token: t.key, body });
-  expect(res.status, `${path}: ${res.text}`).toBeLessThan(300);
-  return res.body;
-}
-
-/** A published course with one SCORM module placed in it, and learners enrolled. */
-async function courseWith(t: TestTenant, packageId: number, learners: Learner[]) {
-  const module = await post(t, "/v1/admin/modules", {
-    type: "scorm",
-    name: unique("SCORM"),
-    settings: { package_id: packageId },
-  });
-  const course = await post(t, "/v1/admin/courses", { name: unique("Course") });
-  const section = await post(t, `/v1/admin/courses/${course.id}/sections`, { name: "Week 1" });
-  const placement = await post(t, `/v1/admin/courses/${course.id}/sections/${section.id}/placements`, {
-    module_id: module.id,
-    required: true,
-  });
-  expectStatus(await api("POST", `/v1/admin/courses/${course.id}/publish`, { token: t.key }), 200);
-  if (learners.length)
-    await post(t, `/v1/admin/courses/${course.id}/enrollments`, { learner_ids: learners.map((l) => l.id) });
-  return { courseId: course.id as number, placementId: placement.id as number, moduleId: module.id as number };
-}
-
 /** Uploads and imports a zip; answers the package as the API shows it. */
 async function imported(t: TestTenant, zip: Uint8Array, title?: string) {
   const res = await uploadZip(
@@ -173,7 +149,7 @@ describe("SCORM 1.2: upload, import, launch, content, commits, resume, completio
   let learner: Learner;
   let other: Learner;
   let pkg: any;
-  let course: Awaited<ReturnType<typeof courseWith>>;
+  let course: Awaited<ReturnType<typeof courseWithPackage>>;
 
   beforeAll(async () => {
     t = await createTenant();
@@ -247,7 +223,7 @@ describe("SCORM 1.2: upload, import, launch, content, commits, resume, completio
   });
 
   it("launch answers the player: a session, the content URL with a token, scorm-again settings and a fresh CMI", async () => {
-    course = await courseWith(t, pkg.id, [learner, other]);
+    course = await courseWithPackage(t, pkg.id, [learner, other]);
     const res = await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token });
     expectStatus(res, 200);
     const player = res.body.player;
@@ -633,7 +609,7 @@ describe("SCORM 2004 4th edition: xml:base, scaled passing score, completion wit
 
   it("passes the module on a scaled score above the passing score", async () => {
     const learner = await learnerSession(t);
-    const course = await courseWith(t, pkg.id, [learner]);
+    const course = await courseWithPackage(t, pkg.id, [learner]);
     const res = await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token });
     const player = res.body.player;
     expect(player.standard).toBe("scorm2004");
@@ -668,7 +644,7 @@ describe("SCORM 2004 4th edition: xml:base, scaled passing score, completion wit
   it("completes the module when the SCO completes without a score, and fails it below the passing score", async () => {
     const a = await learnerSession(t);
     const b = await learnerSession(t);
-    const course = await courseWith(t, pkg.id, [a, b]);
+    const course = await courseWithPackage(t, pkg.id, [a, b]);
     const pa = (await api("POST", launchPath(course.courseId, course.placementId), { token: a.token })).body.player;
     await raw("POST", pathOf(pa.commit_url), {
       headers: { "content-type": "application/json" },
@@ -866,7 +842,7 @@ describe("package API: validation, authentication, permissions, tenants", () => 
   it("launch of a module whose package is not ready answers no player; the player endpoint answers 409", async () => {
     const learner = await learnerSession(t);
     const processing = await uploadZip(t, scorm12Zip());
-    const course = await courseWith(t, processing.body.id, [learner]);
+    const course = await courseWithPackage(t, processing.body.id, [learner]);
     const res = await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token });
     expectStatus(res, 200);
     // The queue may have imported it already; until then there is no player.
@@ -963,7 +939,7 @@ describe("SCORM 2004 navigation between SCOs (adl.nav.request)", () => {
 
   it("continue, previous, choice, jump and exitAll move the learner between SCOs; the module completes with all four", async () => {
     const learner = await learnerSession(t);
-    const course = await courseWith(t, pkg.id, [learner]);
+    const course = await courseWithPackage(t, pkg.id, [learner]);
 
     // 1. The first launch plays s1: Next is valid, Previous is not, choice may target s1..s3 (s4's parent forbids it).
     let player = (await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token })).body
@@ -1092,7 +1068,7 @@ describe("SCORM 2004 navigation between SCOs (adl.nav.request)", () => {
   it("SCORM 1.2 has no navigation: no request_valid in its player, an adl.nav.request in its commit is ignored", async () => {
     const pkg12 = await imported(t, scorm12Zip());
     const learner = await learnerSession(t);
-    const course = await courseWith(t, pkg12.id, [learner]);
+    const course = await courseWithPackage(t, pkg12.id, [learner]);
     const player = (await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token })).body
       .player;
     expect(player).toMatchObject({ standard: "scorm12", adl: null, navigation: null });
@@ -1113,7 +1089,7 @@ describe("SCORM 2004 navigation between SCOs (adl.nav.request)", () => {
 
   it("refuses a malformed adl.nav.request with errorCode 406 and stores nothing; ignores impossible ones", async () => {
     const learner = await learnerSession(t);
-    const course = await courseWith(t, pkg.id, [learner]);
+    const course = await courseWithPackage(t, pkg.id, [learner]);
     const player = (await api("POST", launchPath(course.courseId, course.placementId), { token: learner.token })).body
       .player;
     for (const request of ["forward", "{target=}choice", "choice", "{target=s2}continue", 7]) {

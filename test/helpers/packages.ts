@@ -58,7 +58,7 @@ export async function importedPackage(t: TestTenant, zip: Uint8Array) {
   return pkg.body;
 }
 
-/** A published course with one required placement of a package module, and these learners enrolled. */
+/** A published course with one required placement of a package module, and these learners enrolled (if any). */
 export async function courseWithPackage(t: TestTenant, packageId: number, learners: Learner[]) {
   const module = await post(t, "/v1/admin/modules", {
     type: "scorm",
@@ -72,6 +72,8 @@ export async function courseWithPackage(t: TestTenant, packageId: number, learne
     required: true,
   });
   expectStatus(await api("POST", `/v1/admin/courses/${course.id}/publish`, { token: t.key }), 200);
-  await post(t, `/v1/admin/courses/${course.id}/enrollments`, { learner_ids: learners.map((l) => l.id) });
-  return { courseId: course.id as number, placementId: placement.id as number };
+  if (learners.length) {
+    await post(t, `/v1/admin/courses/${course.id}/enrollments`, { learner_ids: learners.map((l) => l.id) });
+  }
+  return { courseId: course.id as number, placementId: placement.id as number, moduleId: module.id as number };
 }

@@ -58,7 +58,12 @@ const log = (...args) => console.log(`[bench ${new Date().toISOString().slice(11
 async function drive(url, { expect304 = false, warm = warmup, ...options }, seconds = duration) {
   // A request slower than 60 s counts as an error (autocannon's default is 10 s: slow writes on a loaded machine).
   const common = { url, connections, timeout: 60, ...options };
-  if (warm > 0) await autocannon({ ...common, duration: warm });
+  if (warm > 0) {
+    await autocannon({ ...common, duration: warm });
+    // The warm-up's last requests are still being answered when autocannon stops; let them finish, or a
+    // walker's next request (a quiz start) races its own unfinished one (a 409 that is the harness's doing).
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
   const r = await autocannon({ ...common, duration: seconds });
   const total = r["1xx"] + r["2xx"] + r["3xx"] + r["4xx"] + r["5xx"];
   return {

@@ -58,3 +58,35 @@ export async function verifyAccessToken(secret: string, token: string): Promise<
     return { ok: false, reason: err instanceof errors.JWTExpired ? "expired" : "invalid" };
   }
 }
+
+/**
+ * Tokens for one purpose (the SCORM player, xAPI launch credentials, the cmi5 fetch URL): HS256, issuer `lectern`,
+ * audience `lectern:<purpose>`, signed with a key derived from the secret and the purpose, so a token made for
+ * one purpose (or an access token) never verifies as another.
+ */
+const purposeKey = (secret: string, purpose: string) => new TextEncoder().encode(`${purpose}:${secret}`);
+
+export async function signPurposeToken(
+  secret: string,
+  purpose: string,
+  claims: Record<string, unknown>,
+  ttlSeconds: number,
+): Promise<string> {
+  return new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer(ISSUER)
+    .setAudience(`lectern:${purpose}`)
+    .setIssuedAt()
+    .setExpirationTime(`${ttlSeconds}s`)
+    .sign(purposeKey(secret, purpose));
+}
+
+/** The payload of a valid, unexpired token of this purpose; throws jose's errors otherwise (JWTExpired, ...). */
+export async function verifyPurposeToken(secret: string, purpose: string, token: string) {
+  const { payload } = await jwtVerify(token, purposeKey(secret, purpose), {
+    issuer: ISSUER,
+    audience: `lectern:${purpose}`,
+    algorithms: ["HS256"],
+  });
+  return payload;
+}

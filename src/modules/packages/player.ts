@@ -4,16 +4,16 @@
  * that session (sendBeacon commits carry no headers, so the token rides in the URL). It is short-lived: a new
  * launch issues a new one.
  */
-import { errors, jwtVerify, SignJWT } from "jose";
+import { errors } from "jose";
 import type { Env } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
+import { signPurposeToken, verifyPurposeToken } from "../../platform/jwt";
 import { contentTypeOf, versionPrefix } from "./storage";
 import { safePath, ZipError } from "./zip";
 
 /** How long a launch token works (content files and token-authenticated commits). */
 export const PLAYER_TOKEN_TTL_SECONDS = 4 * 3600;
-const AUDIENCE = "lectern:player";
-const ISSUER = "lectern";
+const PURPOSE = "player";
 
 export interface PlayerClaims {
   /** tenant */
@@ -29,27 +29,15 @@ export interface PlayerClaims {
   lno: number;
 }
 
-const key = (secret: string) => new TextEncoder().encode(`player:${secret}`);
-
 export async function signPlayerToken(secret: string, claims: PlayerClaims, ttl = PLAYER_TOKEN_TTL_SECONDS) {
-  const token = await new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime(`${ttl}s`)
-    .sign(key(secret));
+  const token = await signPurposeToken(secret, PURPOSE, { ...claims }, ttl);
   return { token, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() };
 }
 
 /** The token's claims, or a 401 problem saying it is expired or invalid. */
 export async function verifyPlayerToken(secret: string, token: string): Promise<PlayerClaims> {
   try {
-    const { payload } = await jwtVerify(token, key(secret), {
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      algorithms: ["HS256"],
-    });
+    const payload = await verifyPurposeToken(secret, PURPOSE, token);
     const numbers = ["tid", "sid", "pkg", "ver", "uid", "lno"] as const;
     if (numbers.some((n) => typeof payload[n] !== "number")) throw new Error("claims");
     return payload as unknown as PlayerClaims;

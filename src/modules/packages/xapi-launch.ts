@@ -16,12 +16,12 @@
  *   the course gets one too and the module completes (passed with the AUs' mean score when an AU passed).
  */
 import { and, eq, sql } from "drizzle-orm";
-import { jwtVerify, SignJWT } from "jose";
 import type { LearnerPrincipal, TenantContext } from "../../platform/auth";
 import { batchableRaw } from "../../platform/db";
 import type { Db, Env } from "../../platform/env";
 import { ApiError, isUniqueConstraint } from "../../platform/errors";
 import { outboxInsert } from "../../platform/events";
+import { signPurposeToken, verifyPurposeToken } from "../../platform/jwt";
 import { nowIso } from "../../platform/time";
 import { completeModuleByRule, recordGradedResult } from "../progress/service";
 import { findUser } from "../users/service";
@@ -462,17 +462,10 @@ function lmsStatement(
 
 // ---- the cmi5 fetch URL --------------------------------------------------------------------------------------------
 
-const FETCH_AUDIENCE = "lectern:cmi5-fetch";
-const fetchKey = (secret: string) => new TextEncoder().encode(`cmi5-fetch:${secret}`);
+const FETCH_PURPOSE = "cmi5-fetch";
 
-async function signFetchToken(secret: string, claims: { tid: number; sid: string }) {
-  return new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setIssuer("lectern")
-    .setAudience(FETCH_AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime("8h")
-    .sign(fetchKey(secret));
+function signFetchToken(secret: string, claims: { tid: number; sid: string }) {
+  return signPurposeToken(secret, FETCH_PURPOSE, claims, 8 * 3600);
 }
 
 /** cmi5 fetch errors (cmi5 section 8.2.3): 1 already used or expired, 2 security (invalid token), 3 general. */
@@ -492,11 +485,7 @@ export async function fetchAuthToken(
   // sid: the session id; cs: a session row id (fetch URLs issued before the launch became one batch).
   let claims: { tid: number; sid?: string; cs?: number };
   try {
-    const { payload } = await jwtVerify(token, fetchKey(env.JWT_SECRET), {
-      issuer: "lectern",
-      audience: FETCH_AUDIENCE,
-      algorithms: ["HS256"],
-    });
+    const payload = await verifyPurposeToken(env.JWT_SECRET, FETCH_PURPOSE, token);
     if (typeof payload.tid !== "number") throw new Error("claims");
     if (typeof payload.sid === "string") claims = { tid: payload.tid, sid: payload.sid };
     else if (typeof payload.cs === "number") claims = { tid: payload.tid, cs: payload.cs };

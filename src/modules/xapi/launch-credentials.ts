@@ -5,13 +5,12 @@
  * write statements and state only for that Agent and registration (see `assertLaunchScope` users in lrs.ts,
  * statements.ts, documents.ts). Nothing is stored: the signature and the expiry are the credential.
  */
-import { jwtVerify, SignJWT } from "jose";
+import { signPurposeToken, verifyPurposeToken } from "../../platform/jwt";
 
 export const LAUNCH_USER = "lectern-launch";
 /** How long a launch credential works (a long lesson, with margin). */
 export const LAUNCH_CREDENTIAL_TTL_SECONDS = 8 * 3600;
-const AUDIENCE = "lectern:lrs-launch";
-const ISSUER = "lectern";
+const PURPOSE = "lrs-launch";
 
 export interface LaunchScope {
   /** tenant */
@@ -28,16 +27,8 @@ export interface LaunchScope {
   ses?: string;
 }
 
-const key = (secret: string) => new TextEncoder().encode(`lrs-launch:${secret}`);
-
 export async function signLaunchCredential(secret: string, scope: LaunchScope, ttl = LAUNCH_CREDENTIAL_TTL_SECONDS) {
-  const token = await new SignJWT({ ...scope })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime(`${ttl}s`)
-    .sign(key(secret));
+  const token = await signPurposeToken(secret, PURPOSE, { ...scope }, ttl);
   /** The value of an `Authorization: Basic ...` header (cmi5's auth-token). */
   const basic = btoa(`${LAUNCH_USER}:${token}`);
   return { basic, authorization: `Basic ${basic}`, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() };
@@ -46,11 +37,7 @@ export async function signLaunchCredential(secret: string, scope: LaunchScope, t
 /** The credential's scope, or null when the token is invalid or expired. */
 export async function verifyLaunchCredential(secret: string, token: string): Promise<LaunchScope | null> {
   try {
-    const { payload } = await jwtVerify(token, key(secret), {
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      algorithms: ["HS256"],
-    });
+    const payload = await verifyPurposeToken(secret, PURPOSE, token);
     if (typeof payload.tid !== "number" || typeof payload.uid !== "number") return null;
     if (typeof payload.reg !== "string" || typeof payload.agt !== "string") return null;
     return {

@@ -12,6 +12,7 @@
 import { and, asc, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect, type SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { LearnerPrincipal, TenantContext } from "../../platform/auth";
+import { base64url, fromBase64url } from "../../platform/crypto";
 import { ApiError } from "../../platform/errors";
 import { contains } from "../../platform/pagination";
 import { categories } from "../categories/tables";
@@ -253,10 +254,7 @@ export interface CatalogCursor {
 /** `meta.next_cursor`: the sort and the last item's key, kind and id, opaque to clients (base64url of JSON). */
 export function encodeCatalogCursor(sort: CatalogQuery["sort"], cursor: CatalogCursor): string {
   const json = JSON.stringify([sort, cursor.key, cursor.kind, cursor.id]);
-  return btoa(String.fromCharCode(...new TextEncoder().encode(json)))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
+  return base64url(new TextEncoder().encode(json));
 }
 
 /** A cursor made by `encodeCatalogCursor` for the same sort, else a 422 naming `cursor`. */
@@ -266,8 +264,7 @@ export function decodeCatalogCursor(sort: CatalogQuery["sort"], raw: string): Ca
   ]);
   let parsed: unknown;
   try {
-    const binary = atob(raw.replaceAll("-", "+").replaceAll("_", "/"));
-    parsed = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0))));
+    parsed = JSON.parse(new TextDecoder().decode(fromBase64url(raw)));
   } catch {
     throw invalid;
   }

@@ -17,6 +17,7 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { LearnerPrincipal, TenantContext } from "../../platform/auth";
+import { base64url } from "../../platform/crypto";
 import { batchableRaw } from "../../platform/db";
 import type { Db, Env } from "../../platform/env";
 import { ApiError, isUniqueConstraint } from "../../platform/errors";
@@ -25,6 +26,7 @@ import { signPurposeToken, verifyPurposeToken } from "../../platform/jwt";
 import { nowIso } from "../../platform/time";
 import { completeModuleByRule, recordGradedResult } from "../progress/service";
 import { findUser } from "../users/service";
+import { sha1Hex } from "../xapi/documents";
 import { LAUNCH_CREDENTIAL_TTL_SECONDS, signLaunchCredential } from "../xapi/launch-credentials";
 import type { LrsContext } from "../xapi/lrs";
 import { storeStatements, usToIso } from "../xapi/statements";
@@ -359,12 +361,8 @@ export async function openPackageLaunch(
  */
 async function launchDataWrites(lrs: LrsContext, reg: PackageRegistrationRow, auId: string, launchData: Json) {
   const bytes = new TextEncoder().encode(JSON.stringify(launchData));
-  const digest = await crypto.subtle.digest("SHA-1", bytes);
-  const etag = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  const content = btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
+  const etag = await sha1Hex(bytes);
+  const content = base64url(bytes);
   const [prior] = await lrs.db
     .select({ id: xapiDocuments.id })
     .from(xapiDocuments)

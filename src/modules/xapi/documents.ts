@@ -3,7 +3,7 @@
  * the unused parts of the key are ''. Concurrency by ETag (SHA-1 of the bytes) with If-Match / If-None-Match.
  */
 import { and, eq, gt, type SQL } from "drizzle-orm";
-import { base64url } from "../../platform/crypto";
+import { base64url, fromBase64url } from "../../platform/crypto";
 import { ApiError } from "../../platform/errors";
 import { outboxInsert } from "../../platform/events";
 import { nowIso } from "../../platform/time";
@@ -76,12 +76,11 @@ async function findDocument(ctx: LrsContext, key: Key, docId: string) {
 export type Document = NonNullable<Awaited<ReturnType<typeof findDocument>>>;
 
 export function documentBytes(doc: Document): Uint8Array {
-  const b64 = doc.content.replace(/-/g, "+").replace(/_/g, "/");
-  const binary = atob(b64 + "===".slice((b64.length + 3) % 4));
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+  return fromBase64url(doc.content);
 }
 
-async function sha1Hex(bytes: Uint8Array) {
+/** A document's ETag: the SHA-1 of its bytes, in hex. */
+export async function sha1Hex(bytes: Uint8Array) {
   const digest = await crypto.subtle.digest("SHA-1", bytes);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

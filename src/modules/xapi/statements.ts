@@ -1,6 +1,7 @@
 /** The Statement resource: store (PUT / POST, batches), void, fetch by id, query with filters and `more`. */
 import { type SQL, sql } from "drizzle-orm";
 import { compactVerify, decodeProtectedHeader, importX509 } from "jose";
+import { fromBase64url } from "../../platform/crypto";
 import { batchableRaw } from "../../platform/db";
 import { ApiError, type FieldError } from "../../platform/errors";
 import { outboxInsert } from "../../platform/events";
@@ -104,7 +105,7 @@ async function verifySignature(statement: Json, jws: Uint8Array, path: string) {
   try {
     header = decodeProtectedHeader(token);
     const [, body] = token.split(".");
-    payload = JSON.parse(new TextDecoder().decode(base64urlDecode(body)));
+    payload = JSON.parse(new TextDecoder().decode(fromBase64url(body)));
   } catch {
     throw bad("The signature attachment is not a JWS in compact serialization.", [
       { path, message: "Not a compact JWS with a JSON payload." },
@@ -146,12 +147,6 @@ function truncateDurations(s: Json): Json {
     out.result = { ...out.result, duration: out.result.duration.replace(/(\d+\.\d{2})\d+S$/, "$1S") };
   if (isJson(out.object) && out.object.objectType === "SubStatement") out.object = truncateDurations(out.object);
   return out;
-}
-
-function base64urlDecode(text: string): Uint8Array {
-  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
-  const binary = atob(b64 + "===".slice((b64.length + 3) % 4));
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
 }
 
 /**
